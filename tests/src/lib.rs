@@ -1,0 +1,1 @@
+//! The lab: real multi-member etcd clusters on loopback addresses with TLS.
