@@ -61,6 +61,11 @@ impl Response {
             .unwrap_or_else(|e| Value::String(format!("<unserializable: {e}>")));
         self.data.insert(key.to_string(), v);
     }
+    /// Every field of a serializable struct as module keys.
+    pub fn merge(mut self, fields: impl Serialize) -> Response {
+        merge_into(&mut self.data, fields);
+        self
+    }
     pub fn diff(mut self, diff: Diff) -> Response {
         self.diffs.push(diff);
         self
@@ -90,6 +95,29 @@ impl Failure {
             .unwrap_or_else(|e| Value::String(format!("<unserializable: {e}>")));
         self.data.insert(key.to_string(), v);
         self
+    }
+}
+
+impl Failure {
+    /// Every field of a serializable struct as module keys.
+    pub fn merge(mut self, fields: impl Serialize) -> Failure {
+        merge_into(&mut self.data, fields);
+        self
+    }
+}
+
+fn merge_into(data: &mut Map<String, Value>, fields: impl Serialize) {
+    match serde_json::to_value(fields) {
+        Ok(Value::Object(m)) => data.extend(m),
+        Ok(other) => {
+            data.insert("value".into(), other);
+        }
+        Err(e) => {
+            data.insert(
+                "value".into(),
+                Value::String(format!("<unserializable: {e}>")),
+            );
+        }
     }
 }
 

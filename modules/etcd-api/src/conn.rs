@@ -1,0 +1,99 @@
+//! The connection options every etcd module shares, and connecting to one endpoint.
+
+use crate::endpoint::validate_endpoint;
+use crate::errors::describe;
+use crate::tls::TlsMaterial;
+use ansible_module::{Failure, Kind, Opt, Params};
+use etcd_client::{Client, ConnectOptions};
+use std::time::Duration;
+
+/// The options `endpoints`, `ca_cert`, `client_cert`, `client_key`, `timeout`, with the same
+/// meaning in etcd_health, etcd_member and etcd_snapshot.
+pub fn connection_options() -> Vec<Opt> {
+    vec![
+        Opt::list("endpoints", Kind::Str)
+            .required()
+            .help("client URLs (https://host:2379); dead ones are tolerated"),
+        Opt::path("ca_cert").help("CA bundle that signed the members' server certificates"),
+        Opt::path("client_cert").help("client certificate for mutual TLS"),
+        Opt::path("client_key").help("key of client_cert (never returned)"),
+        Opt::int("timeout")
+            .default(5)
+            .help("seconds allowed for each endpoint's answer"),
+    ]
+}
+
+#[derive(Clone)]
+pub struct ConnOpts {
+    pub endpoints: Vec<String>,
+    pub tls: TlsMaterial,
+    pub timeout: Duration,
+}
+
+impl ConnOpts {
+    pub fn from_params(p: &Params) -> Result<ConnOpts, Failure> {
+        let endpoints = p.strings("endpoints");
+        if endpoints.is_empty() {
+            return Err(Failure::new(
+                "endpoints is empty: name at least one client URL",
+            ));
+        }
+        for e in &endpoints {
+            validate_endpoint(e)?;
+        }
+        let timeout = p.int("timeout").unwrap_or(5);
+        if timeout <= 0 {
+            return Err(Failure::new(format!(
+                "timeout must be a positive number of seconds, not {timeout}"
+            )));
+        }
+        let tls = TlsMaterial::load(
+            p.path("ca_cert").as_deref(),
+            p.path("client_cert").as_deref(),
+            p.path("client_key").as_deref(),
+        )?;
+        Ok(ConnOpts {
+            endpoints,
+            tls,
+            timeout: Duration::from_secs(timeout as u64),
+        })
+    }
+
+    /// A client bound to exactly one endpoint, so that what it reports belongs to that member.
+    /// etcd-client connects lazily: a dead endpoint shows up on the first call.
+    pub async fn connect(&self, endpoint: &str) -> Result<Client, String> {
+        let mut opts = ConnectOptions::new()
+            .with_connect_timeout(self.timeout)
+            .with_timeout(self.timeout);
+        if self.tls.is_configured() && endpoint.starts_with("https://") {
+            opts = opts.with_openssl_tls(self.tls.openssl_config());
+        }
+        match tokio::time::timeout(self.timeout, Client::connect([endpoint], Some(opts))).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(describe(&e)),
+            Err(_) => Err(format!("no answer within {}s", self.timeout.as_secs())),
+        }
+    }
+
+    /// Runs `call` with the deadline this module was given; a hung member becomes an error.
+    pub async fn bounded<T, F>(&self, call: F) -> Result<T, String>
+    where
+        F: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(describe(&e)),
+            Err(_) => Err(format!("no answer within {}s", self.timeout.as_secs())),
+        }
+    }
+}
+
+/// A single-threaded runtime: modules do a handful of concurrent RPCs, and one thread keeps
+/// the binary small and the behaviour easy to follow.
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("starting the async runtime: {e}")))?;
+    Ok(rt.block_on(f))
+}

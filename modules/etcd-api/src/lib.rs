@@ -1,0 +1,21 @@
+//! Talking to etcd for the modules: the shared connection options, mutual TLS checked up
+//! front, endpoints probed concurrently under one deadline, and the quorum arithmetic every
+//! verdict and guard rail uses.
+
+mod cluster;
+mod conn;
+mod endpoint;
+mod errors;
+mod member;
+mod probe;
+pub mod quorum;
+mod tls;
+
+pub use cluster::{Alarm, ClusterView};
+pub use conn::{block_on, connection_options, ConnOpts};
+pub use endpoint::validate_endpoint;
+pub use errors::describe;
+pub use etcd_client;
+pub use member::{id_hex, parse_id, MemberInfo};
+pub use probe::{probe, EndpointReport, Probe};
+pub use tls::TlsMaterial;

@@ -1,0 +1,110 @@
+//! One endpoint's health and status, gathered the way `etcdctl endpoint health` and
+//! `etcdctl endpoint status` do, but concurrently and bounded by the module's timeout.
+
+use crate::conn::ConnOpts;
+use crate::member::MemberInfo;
+use etcd_client::Client;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct EndpointReport {
+    pub endpoint: String,
+    /// A linearizable read succeeded: the member is up and part of a working quorum.
+    pub healthy: bool,
+    pub took_ms: u64,
+    pub error: Option<String>,
+    pub member_id: Option<String>,
+    pub version: Option<String>,
+    pub db_size: Option<i64>,
+    pub is_leader: Option<bool>,
+    pub raft_term: Option<u64>,
+    pub raft_index: Option<u64>,
+    pub raft_applied_index: Option<u64>,
+    pub is_learner: Option<bool>,
+    #[serde(skip)]
+    pub id: Option<u64>,
+    #[serde(skip)]
+    pub leader: Option<u64>,
+}
+
+/// What one endpoint told us, including the member list it serves (etcd 3.4 answers
+/// MemberList from local state, so a member without quorum still names its peers).
+pub struct Probe {
+    pub report: EndpointReport,
+    pub members: Option<Vec<MemberInfo>>,
+    pub client: Option<Client>,
+}
+
+pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
+    let mut report = EndpointReport {
+        endpoint: endpoint.to_string(),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let client = match conn.connect(endpoint).await {
+        Ok(c) => c,
+        Err(e) => {
+            report.error = Some(e);
+            report.took_ms = started.elapsed().as_millis() as u64;
+            return Probe {
+                report,
+                members: None,
+                client: None,
+            };
+        }
+    };
+
+    let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
+    let health_started = Instant::now();
+    let (health, status, members) = tokio::join!(
+        async {
+            let r = conn.bounded(c1.get("health", None)).await;
+            (r, health_started.elapsed())
+        },
+        conn.bounded(c2.status()),
+        conn.bounded(c3.member_list()),
+    );
+
+    let (health, took) = health;
+    report.took_ms = took.as_millis() as u64;
+    match health {
+        Ok(_) => report.healthy = true,
+        // etcdctl counts "permission denied" as healthy: the member answered through raft.
+        Err(e) if e.contains("PermissionDenied") || e.contains("permission denied") => {
+            report.healthy = true
+        }
+        Err(e) => report.error = Some(e),
+    }
+    match status {
+        Ok(s) => {
+            let id = s.header().map(|h| h.member_id());
+            report.id = id;
+            report.member_id = id.map(crate::member::id_hex);
+            report.version = Some(s.version().to_string());
+            report.db_size = Some(s.db_size());
+            report.leader = Some(s.leader()).filter(|l| *l != 0);
+            report.is_leader = id.map(|i| i == s.leader());
+            report.raft_term = Some(s.raft_term());
+            report.raft_index = Some(s.raft_index());
+            report.raft_applied_index = Some(s.raft_applied_index());
+            report.is_learner = Some(s.is_learner());
+            if !s.errors().is_empty() && report.error.is_none() {
+                report.error = Some(s.errors().join("; "));
+            }
+        }
+        Err(e) => {
+            if report.error.is_none() {
+                report.error = Some(e);
+            }
+        }
+    }
+    let members = members
+        .ok()
+        .map(|r| r.members().iter().map(MemberInfo::from).collect());
+    Probe {
+        report,
+        members,
+        client: Some(client),
+    }
+}
