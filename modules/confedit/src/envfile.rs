@@ -111,7 +111,10 @@ impl EnvFile {
                     if c == '\n' {
                         return Err(Error::parse(
                             line,
-                            format!("`{}` has no '=' (systemd would ignore this line)", p.key.trim()),
+                            format!(
+                                "`{}` has no '=' (systemd would ignore this line)",
+                                p.key.trim()
+                            ),
                         ));
                     } else if c == '=' {
                         let key = p.key.trim_end();
@@ -219,7 +222,10 @@ impl EnvFile {
             State::Key => {
                 return Err(Error::parse(
                     line,
-                    format!("`{}` has no '=' (systemd would ignore this line)", p.key.trim()),
+                    format!(
+                        "`{}` has no '=' (systemd would ignore this line)",
+                        p.key.trim()
+                    ),
                 ))
             }
             State::PreValue | State::Value | State::ValueEscape => {
@@ -292,10 +298,14 @@ impl EnvFile {
     /// one (`#ETCD_NAME="default"`), else at the end.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
         if !is_valid_key(key) {
-            return Err(Error::invalid(format!("`{key}` is not a valid variable name")));
+            return Err(Error::invalid(format!(
+                "`{key}` is not a valid variable name"
+            )));
         }
         if value.contains('\0') {
-            return Err(Error::invalid(format!("value for {key} contains a NUL byte")));
+            return Err(Error::invalid(format!(
+                "value for {key} contains a NUL byte"
+            )));
         }
         if let Some(i) = self.find(key) {
             let entry = &mut self.entries[i];
@@ -470,15 +480,24 @@ mod tests {
         assert_eq!(settings("  A = 1  \n"), vec![kv("A", "1")]);
         assert_eq!(settings("A=\"x y\"\n"), vec![kv("A", "x y")]);
         assert_eq!(settings("A='x \\ y'\n"), vec![kv("A", "x \\ y")]);
-        assert_eq!(settings("A=\"a\\\"b\\\\c\\$d\\n\"\n"), vec![kv("A", "a\"b\\c$d\\n")]);
+        assert_eq!(
+            settings("A=\"a\\\"b\\\\c\\$d\\n\"\n"),
+            vec![kv("A", "a\"b\\c$d\\n")]
+        );
         assert_eq!(settings("A=one\\\n two\n"), vec![kv("A", "one two")]);
         assert_eq!(settings("A=\"one\ntwo\"\n"), vec![kv("A", "one\ntwo")]);
         assert_eq!(settings("A=\"x\"y\n"), vec![kv("A", "xy")]);
         assert_eq!(settings("A=a\\ \n"), vec![kv("A", "a ")]);
         assert_eq!(settings("A=\n"), vec![kv("A", "")]);
-        assert_eq!(settings("A=x # not a comment\n"), vec![kv("A", "x # not a comment")]);
+        assert_eq!(
+            settings("A=x # not a comment\n"),
+            vec![kv("A", "x # not a comment")]
+        );
         assert_eq!(settings("# c\n; c\n\nA=1"), vec![kv("A", "1")]);
-        assert_eq!(settings("A=1\r\nB=\"2\"\r\n"), vec![kv("A", "1"), kv("B", "2")]);
+        assert_eq!(
+            settings("A=1\r\nB=\"2\"\r\n"),
+            vec![kv("A", "1"), kv("B", "2")]
+        );
     }
 
     #[test]
@@ -499,7 +518,17 @@ mod tests {
 
     #[test]
     fn encode_round_trips() {
-        for v in ["", "plain", "a b", "a\"b", "$HOME", "back\\slash", "it's", "x\ny", "`cmd`"] {
+        for v in [
+            "",
+            "plain",
+            "a b",
+            "a\"b",
+            "$HOME",
+            "back\\slash",
+            "it's",
+            "x\ny",
+            "`cmd`",
+        ] {
             for q in [Quote::None, Quote::Single, Quote::Double] {
                 let text = format!("K={}\n", encode(v, q));
                 assert_eq!(settings(&text), vec![kv("K", v)], "{text:?}");

@@ -19,14 +19,15 @@ impl InitialCluster {
         for (i, part) in s.split(',').enumerate() {
             let n = i + 1;
             let (name, url) = part.split_once('=').ok_or_else(|| {
-                Error::invalid(format!("initial cluster entry {n} `{part}` is not name=url"))
+                Error::invalid(format!(
+                    "initial cluster entry {n} `{part}` is not name=url"
+                ))
             })?;
             check_name(name).map_err(|why| {
                 Error::invalid(format!("initial cluster entry {n} `{part}`: {why}"))
             })?;
-            validate_url(url).map_err(|e| {
-                Error::invalid(format!("initial cluster entry {n} ({name}): {e}"))
-            })?;
+            validate_url(url)
+                .map_err(|e| Error::invalid(format!("initial cluster entry {n} ({name}): {e}")))?;
             if let Some((other, _)) = cluster.entries.iter().find(|(_, u)| u == url) {
                 return Err(Error::invalid(format!(
                     "initial cluster entry {n}: {url} is listed for both {other} and {name}"
@@ -73,12 +74,16 @@ impl InitialCluster {
     pub fn set_member(&mut self, name: &str, urls: &[String]) -> Result<bool> {
         check_name(name).map_err(|why| Error::invalid(format!("member name `{name}`: {why}")))?;
         if urls.is_empty() {
-            return Err(Error::invalid(format!("member {name} needs at least one peer URL")));
+            return Err(Error::invalid(format!(
+                "member {name} needs at least one peer URL"
+            )));
         }
         for url in urls {
             validate_url(url)?;
             if let Some((other, _)) = self.entries.iter().find(|(n, u)| u == url && n != name) {
-                return Err(Error::invalid(format!("{url} is already the peer URL of {other}")));
+                return Err(Error::invalid(format!(
+                    "{url} is already the peer URL of {other}"
+                )));
             }
         }
         if self.urls(name) == urls.iter().map(String::as_str).collect::<Vec<_>>() {
@@ -116,7 +121,8 @@ fn check_name(name: &str) -> std::result::Result<(), &'static str> {
 mod tests {
     use super::*;
 
-    const THREE: &str = "m0=https://10.0.0.1:2380,m1=https://10.0.0.2:2380,m2=https://10.0.0.3:2380";
+    const THREE: &str =
+        "m0=https://10.0.0.1:2380,m1=https://10.0.0.2:2380,m2=https://10.0.0.3:2380";
 
     #[test]
     fn round_trip_and_multi_url() {
@@ -131,14 +137,28 @@ mod tests {
     #[test]
     fn edits_keep_order() {
         let mut c = InitialCluster::parse(THREE).unwrap();
-        assert!(c.set_member("m1", &["https://10.0.0.9:2380".into()]).unwrap());
-        assert!(!c.set_member("m1", &["https://10.0.0.9:2380".into()]).unwrap());
-        assert!(c.set_member("m3", &["https://10.0.0.4:2380".into()]).unwrap());
+        assert!(c
+            .set_member("m1", &["https://10.0.0.9:2380".into()])
+            .unwrap());
+        assert!(!c
+            .set_member("m1", &["https://10.0.0.9:2380".into()])
+            .unwrap());
+        assert!(c
+            .set_member("m3", &["https://10.0.0.4:2380".into()])
+            .unwrap());
         assert!(c.remove_member("m0"));
         assert!(!c.remove_member("m0"));
-        assert_eq!(c.render(), "m1=https://10.0.0.9:2380,m2=https://10.0.0.3:2380,m3=https://10.0.0.4:2380");
-        let e = c.set_member("m4", &["https://10.0.0.3:2380".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "https://10.0.0.3:2380 is already the peer URL of m2");
+        assert_eq!(
+            c.render(),
+            "m1=https://10.0.0.9:2380,m2=https://10.0.0.3:2380,m3=https://10.0.0.4:2380"
+        );
+        let e = c
+            .set_member("m4", &["https://10.0.0.3:2380".into()])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "https://10.0.0.3:2380 is already the peer URL of m2"
+        );
     }
 
     #[test]
@@ -146,10 +166,22 @@ mod tests {
         for (s, msg) in [
             ("", "initial cluster is empty"),
             ("m0", "initial cluster entry 1 `m0` is not name=url"),
-            ("m0=https://a:1,=https://b:1", "initial cluster entry 2 `=https://b:1`: empty member name"),
-            ("m0=https://a:1, m1=https://b:1", "whitespace in member name"),
-            ("m0=https://a", "initial cluster entry 1 (m0): invalid URL `https://a`: missing port"),
-            ("a=https://a:1,b=https://a:1", "https://a:1 is listed for both a and b"),
+            (
+                "m0=https://a:1,=https://b:1",
+                "initial cluster entry 2 `=https://b:1`: empty member name",
+            ),
+            (
+                "m0=https://a:1, m1=https://b:1",
+                "whitespace in member name",
+            ),
+            (
+                "m0=https://a",
+                "initial cluster entry 1 (m0): invalid URL `https://a`: missing port",
+            ),
+            (
+                "a=https://a:1,b=https://a:1",
+                "https://a:1 is listed for both a and b",
+            ),
         ] {
             let e = InitialCluster::parse(s).unwrap_err().to_string();
             assert!(e.contains(msg), "{s}: {e}");

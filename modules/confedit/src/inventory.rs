@@ -18,7 +18,10 @@ pub enum SectionKind {
 enum Kind {
     /// Blank, comment, or a `:vars` / `:children` line: kept as is, never edited.
     Other,
-    Header { group: String, kind: SectionKind },
+    Header {
+        group: String,
+        kind: SectionKind,
+    },
     Host {
         name: String,
         tokens: Vec<String>,
@@ -68,7 +71,10 @@ impl Inventory {
                     }
                     SectionKind::Vars => {
                         if !body.contains('=') {
-                            return Err(Error::parse(n, format!("expected key=value, got `{body}`")));
+                            return Err(Error::parse(
+                                n,
+                                format!("expected key=value, got `{body}`"),
+                            ));
                         }
                         Kind::Other
                     }
@@ -110,7 +116,9 @@ impl Inventory {
     fn host_lines(&self, group: &str) -> Vec<usize> {
         let groups = self.groups();
         (0..self.lines.len())
-            .filter(|&i| groups[i] == Some(group) && matches!(self.lines[i].kind, Kind::Host { .. }))
+            .filter(|&i| {
+                groups[i] == Some(group) && matches!(self.lines[i].kind, Kind::Host { .. })
+            })
             .collect()
     }
 
@@ -154,10 +162,14 @@ impl Inventory {
         if !is_group_name(group) {
             return Err(Error::invalid(format!("invalid group name `{group}`")));
         }
-        let (name, tokens, _) = parse_host(spec.trim())
-            .map_err(|m| Error::invalid(format!("host `{spec}`: {m}")))?;
+        let (name, tokens, _) =
+            parse_host(spec.trim()).map_err(|m| Error::invalid(format!("host `{spec}`: {m}")))?;
         let bare = tokens.len() == 1;
-        if let Some(&i) = self.host_lines(group).iter().find(|&&i| self.name_of(i) == name) {
+        if let Some(&i) = self
+            .host_lines(group)
+            .iter()
+            .find(|&&i| self.name_of(i) == name)
+        {
             let Kind::Host { tokens: old, .. } = &self.lines[i].kind else {
                 unreachable!("host_lines returns host lines")
             };
@@ -191,7 +203,10 @@ impl Inventory {
                 // After the section's last host line, so blank lines and comments that introduce
                 // the next section stay with it.
                 let last_host = (h + 1..self.lines.len())
-                    .take_while(|&i| groups[i] == Some(group) && !matches!(self.lines[i].kind, Kind::Header { .. }))
+                    .take_while(|&i| {
+                        groups[i] == Some(group)
+                            && !matches!(self.lines[i].kind, Kind::Header { .. })
+                    })
                     .filter(|&i| matches!(self.lines[i].kind, Kind::Host { .. }))
                     .last();
                 last_host.unwrap_or(h) + 1
@@ -230,7 +245,10 @@ impl Inventory {
     /// Remove `host` from every `[group]` section. Returns whether it was there.
     pub fn remove_host(&mut self, group: &str, host: &str) -> bool {
         let doomed = self.host_lines(group);
-        let doomed: Vec<usize> = doomed.into_iter().filter(|&i| self.name_of(i) == host).collect();
+        let doomed: Vec<usize> = doomed
+            .into_iter()
+            .filter(|&i| self.name_of(i) == host)
+            .collect();
         for &i in doomed.iter().rev() {
             self.lines.remove(i);
         }
@@ -369,15 +387,25 @@ mod tests {
         assert_eq!(name, "m0.example.com");
         assert_eq!(tokens, ["m0.example.com", "a=1", "b=x y", "c=q\"r"]);
         assert_eq!(end, "m0.example.com a=1 b='x y' c=\"q\\\"r\"".len());
-        assert!(parse_host("h a='open").unwrap_err().contains("unterminated single quote"));
+        assert!(parse_host("h a='open")
+            .unwrap_err()
+            .contains("unterminated single quote"));
         assert!(parse_host("h novalue").unwrap_err().contains("key=value"));
     }
 
     #[test]
     fn headers() {
-        assert_eq!(parse_header("[OSEv3:children]").unwrap(), ("OSEv3".into(), SectionKind::Children));
-        assert_eq!(parse_header("[etcd] # x").unwrap(), ("etcd".into(), SectionKind::Hosts));
+        assert_eq!(
+            parse_header("[OSEv3:children]").unwrap(),
+            ("OSEv3".into(), SectionKind::Children)
+        );
+        assert_eq!(
+            parse_header("[etcd] # x").unwrap(),
+            ("etcd".into(), SectionKind::Hosts)
+        );
         assert!(parse_header("[etcd").is_err());
-        assert!(parse_header("[etcd:bogus]").unwrap_err().contains("unknown type"));
+        assert!(parse_header("[etcd:bogus]")
+            .unwrap_err()
+            .contains("unknown type"));
     }
 }

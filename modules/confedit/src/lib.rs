@@ -16,8 +16,8 @@ pub mod text;
 pub mod url;
 pub mod yamlseq;
 
-
-
+pub use atomic::{backup, stage_atomic, write_atomic, StagedWrite};
+pub use edit::{apply_edit, EditOptions, EditOutcome};
 pub use envfile::EnvFile;
 pub use error::{Error, Result};
 pub use initial_cluster::InitialCluster;

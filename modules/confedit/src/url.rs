@@ -27,21 +27,27 @@ pub fn validate_url(s: &str) -> Result<EtcdUrl> {
     // something these daemons use and usually mean a pasted wrong value.
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.contains(['/', '?', '#', '@']) {
-        return Err(bad("only scheme://host:port is allowed (no path, query or user)"));
+        return Err(bad(
+            "only scheme://host:port is allowed (no path, query or user)",
+        ));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
             .ok_or_else(|| bad("unterminated [ in IPv6 address"))?;
-        let port = after
-            .strip_prefix(':')
-            .ok_or_else(|| bad("missing port"))?;
-        if host.is_empty() || !host.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        let port = after.strip_prefix(':').ok_or_else(|| bad("missing port"))?;
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(bad("invalid IPv6 address"));
         }
         (host, port)
     } else {
-        let (host, port) = authority.rsplit_once(':').ok_or_else(|| bad("missing port"))?;
+        let (host, port) = authority
+            .rsplit_once(':')
+            .ok_or_else(|| bad("missing port"))?;
         if host.is_empty() {
             return Err(bad("missing host"));
         }
@@ -77,9 +83,15 @@ mod tests {
     #[test]
     fn accepts_etcd_urls() {
         let u = validate_url("https://10.0.0.1:2379").unwrap();
-        assert_eq!((u.scheme.as_str(), u.host.as_str(), u.port), ("https", "10.0.0.1", 2379));
+        assert_eq!(
+            (u.scheme.as_str(), u.host.as_str(), u.port),
+            ("https", "10.0.0.1", 2379)
+        );
         assert!(validate_url("http://master-0.example.com:2380/").is_ok());
-        assert_eq!(validate_url("https://[fd00::1]:2379").unwrap().host, "fd00::1");
+        assert_eq!(
+            validate_url("https://[fd00::1]:2379").unwrap().host,
+            "fd00::1"
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ pub fn set_seq(text: &str, path: &str, items: &[String]) -> Result<String> {
             .ok_or_else(|| Error::invalid(format!("{path}: unterminated [ in flow sequence")))?;
         let inner = &text[open + 1..close];
         let style = Style::of(inner.trim_start());
-        let sep = if inner.contains(',') && !inner.contains(", ") { "," } else { ", " };
+        let sep = if inner.contains(',') && !inner.contains(", ") {
+            ","
+        } else {
+            ", "
+        };
         let written: Vec<String> = items.iter().map(|s| style.write(s, true)).collect();
         (open..close + 1, format!("[{}]", written.join(sep)))
     } else if rest_trim.is_empty() || rest_trim.starts_with('#') {
@@ -80,7 +84,9 @@ pub fn set_seq(text: &str, path: &str, items: &[String]) -> Result<String> {
     *lookup_mut(&mut expected, path) =
         Value::Sequence(items.iter().map(|s| Value::String(s.clone())).collect());
     let got = parse_doc(&after).map_err(|e| {
-        Error::invalid(format!("rewriting {path} would produce invalid YAML ({e}); refusing"))
+        Error::invalid(format!(
+            "rewriting {path} would produce invalid YAML ({e}); refusing"
+        ))
     })?;
     if got != expected {
         return Err(Error::invalid(format!(
@@ -392,14 +398,23 @@ mod tests {
     #[test]
     fn styles() {
         let t = "a:\n  b:\n  - x\n  - y\n  c: 1\n";
-        assert_eq!(set_seq(t, "a.b", &v(&["z"])).unwrap(), "a:\n  b:\n  - z\n  c: 1\n");
+        assert_eq!(
+            set_seq(t, "a.b", &v(&["z"])).unwrap(),
+            "a:\n  b:\n  - z\n  c: 1\n"
+        );
         assert_eq!(set_seq(t, "a.b", &[]).unwrap(), "a:\n  b: []\n  c: 1\n");
         let t = "a: ['x', 'y'] # c\n";
-        assert_eq!(set_seq(t, "a", &v(&["it's", "1"])).unwrap(), "a: ['it''s', '1'] # c\n");
+        assert_eq!(
+            set_seq(t, "a", &v(&["it's", "1"])).unwrap(),
+            "a: ['it''s', '1'] # c\n"
+        );
         let t = "a: []\n";
         assert_eq!(set_seq(t, "a", &v(&["1", "q"])).unwrap(), "a: [\"1\", q]\n");
         let t = "a:\n    -   \"x\"\nb: 2";
-        assert_eq!(set_seq(t, "a", &v(&["p", "q"])).unwrap(), "a:\n    -   \"p\"\n    -   \"q\"\nb: 2");
+        assert_eq!(
+            set_seq(t, "a", &v(&["p", "q"])).unwrap(),
+            "a:\n    -   \"p\"\n    -   \"q\"\nb: 2"
+        );
         let t = "a:\n- x";
         assert_eq!(set_seq(t, "a", &v(&["y"])).unwrap(), "a:\n- y");
         assert_eq!(set_seq(t, "a", &[]).unwrap(), "a: []");
