@@ -12,8 +12,28 @@ const STEPS: usize = 25;
 
 fn random_value(rng: &mut Rng) -> String {
     const PIECES: &[&str] = &[
-        "https://10.0.0.1:2379", "a", "Z9", " ", "\"", "'", "\\", "$", "`", "#", ";", "=", ",",
-        "é", "漢", "\t", "/var/lib/etcd", "-", "true", "0", "${HOME}", "\\n",
+        "https://10.0.0.1:2379",
+        "a",
+        "Z9",
+        " ",
+        "\"",
+        "'",
+        "\\",
+        "$",
+        "`",
+        "#",
+        ";",
+        "=",
+        ",",
+        "é",
+        "漢",
+        "\t",
+        "/var/lib/etcd",
+        "-",
+        "true",
+        "0",
+        "${HOME}",
+        "\\n",
     ];
     let n = rng.below(6);
     (0..n).map(|_| *rng.pick(PIECES)).collect()
@@ -39,8 +59,13 @@ fn env_files_random_set_remove() {
         let parsed = EnvFile::parse(&original).unwrap();
         let mut keys: Vec<String> = parsed.settings().into_iter().map(|(k, _)| k).collect();
         keys.extend(
-            ["ETCD_INITIAL_CLUSTER", "ETCD_FORCE_NEW_CLUSTER", "ETCD_PEER_AUTO_TLS", "NEW_KEY"]
-                .map(String::from),
+            [
+                "ETCD_INITIAL_CLUSTER",
+                "ETCD_FORCE_NEW_CLUSTER",
+                "ETCD_PEER_AUTO_TLS",
+                "NEW_KEY",
+            ]
+            .map(String::from),
         );
         for seed in 0..SEEDS {
             let mut rng = Rng::new(seed);
@@ -96,7 +121,10 @@ fn inventory_random_add_remove() {
             let host = *rng.pick(&hosts);
             let members = model.get_mut(group).unwrap();
             if rng.chance(40) {
-                assert_eq!(inv.remove_host(group, host), members.iter().any(|h| h == host));
+                assert_eq!(
+                    inv.remove_host(group, host),
+                    members.iter().any(|h| h == host)
+                );
                 members.retain(|h| h != host);
             } else {
                 let spec = if rng.chance(50) {
@@ -140,7 +168,11 @@ fn yaml_random_set_seq() {
         "apiLevels",
         "kubernetesMasterConfig.apiServerArguments.storage-backend",
     ];
-    for name in ["master-config.yaml", "master-config-indented.yaml", "master-config-flow.yaml"] {
+    for name in [
+        "master-config.yaml",
+        "master-config-indented.yaml",
+        "master-config-flow.yaml",
+    ] {
         let original = fixture(name);
         let keep = |t: &str| -> Vec<String> {
             t.split_inclusive('\n')
@@ -161,7 +193,8 @@ fn yaml_random_set_seq() {
             let mut text = original.clone();
             for step in 0..STEPS {
                 let path = *rng.pick(&paths);
-                let items: Vec<String> = (0..rng.below(4)).map(|_| random_value(&mut rng)).collect();
+                let items: Vec<String> =
+                    (0..rng.below(4)).map(|_| random_value(&mut rng)).collect();
                 let others: Vec<_> = paths
                     .iter()
                     .filter(|p| **p != path)
