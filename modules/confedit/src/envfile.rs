@@ -315,8 +315,6 @@ impl EnvFile {
             }
             let eol = text::eol_of(&entry.raw).to_string();
             let mut raw = entry.raw[..s.prefix_len].to_string();
-            // A line whose value was empty and unquoted (`KEY=`) has no style to keep beyond
-            // "unquoted if possible".
             raw.push_str(&encode(value, s.quote));
             raw.push_str(&eol);
             s.value = value.to_string();

@@ -181,65 +181,66 @@ impl Inventory {
             return Ok(true);
         }
         let def = if bare {
-            self.lines
-                .iter()
-                .find_map(|l| match &l.kind {
-                    Kind::Host {
-                        name: n, def_len, ..
-                    } if *n == name => Some(l.raw[..*def_len].trim_start().to_string()),
-                    _ => None,
-                })
-                .unwrap_or(name)
+            self.definition_of(&name).unwrap_or(name)
         } else {
             spec.trim().to_string()
         };
         let eol = text::file_eol(&self.render()).to_string();
-        let groups = self.groups();
-        let header = (0..self.lines.len()).rev().find(|&i| {
-            matches!(&self.lines[i].kind, Kind::Header { group: g, kind: SectionKind::Hosts } if g == group)
-        });
-        let at = match header {
-            Some(h) => {
-                // After the section's last host line, so blank lines and comments that introduce
-                // the next section stay with it.
-                let last_host = (h + 1..self.lines.len())
-                    .take_while(|&i| {
-                        groups[i] == Some(group)
-                            && !matches!(self.lines[i].kind, Kind::Header { .. })
-                    })
-                    .filter(|&i| matches!(self.lines[i].kind, Kind::Host { .. }))
-                    .last();
-                last_host.unwrap_or(h) + 1
-            }
-            None => {
-                self.terminate_last_line(&eol);
-                let ends_blank = self
-                    .lines
-                    .last()
-                    .is_none_or(|l| text::body_of(&l.raw).trim().is_empty());
-                if !ends_blank {
-                    self.lines.push(Line {
-                        raw: eol.clone(),
-                        kind: Kind::Other,
-                    });
-                }
-                self.lines.push(Line {
-                    raw: format!("[{group}]{eol}"),
-                    kind: Kind::Header {
-                        group: group.to_string(),
-                        kind: SectionKind::Hosts,
-                    },
-                });
-                self.lines.len()
-            }
-        };
+        let at = self.insertion_point(group, &eol);
         if at == self.lines.len() {
             self.terminate_last_line(&eol);
-        } else if text::eol_of(&self.lines[at - 1].raw).is_empty() {
-            self.lines[at - 1].raw.push_str(&eol);
         }
         self.lines.insert(at, host_line(&def, &eol)?);
         Ok(true)
+    }
+
+    /// The first host line for `name` in any group, without its trailing comment.
+    fn definition_of(&self, name: &str) -> Option<String> {
+        self.lines.iter().find_map(|l| match &l.kind {
+            Kind::Host {
+                name: n, def_len, ..
+            } if n == name => Some(l.raw[..*def_len].trim_start().to_string()),
+            _ => None,
+        })
+    }
+
+    /// Where a new host line for `group` goes: after the last host line of the group's last
+    /// section (so blank lines and comments introducing the next section stay with it), or
+    /// in a new section appended to the file.
+    fn insertion_point(&mut self, group: &str, eol: &str) -> usize {
+        let header = (0..self.lines.len()).rev().find(|&i| {
+            matches!(&self.lines[i].kind,
+                Kind::Header { group: g, kind: SectionKind::Hosts } if g == group)
+        });
+        if let Some(h) = header {
+            let groups = self.groups();
+            let last_host = (h + 1..self.lines.len())
+                .take_while(|&i| {
+                    groups[i] == Some(group) && !matches!(self.lines[i].kind, Kind::Header { .. })
+                })
+                .filter(|&i| matches!(self.lines[i].kind, Kind::Host { .. }))
+                .last();
+            return last_host.unwrap_or(h) + 1;
+        }
+        self.terminate_last_line(eol);
+        let ends_blank = self
+            .lines
+            .last()
+            .is_none_or(|l| text::body_of(&l.raw).trim().is_empty());
+        if !ends_blank {
+            self.lines.push(Line {
+                raw: eol.to_string(),
+                kind: Kind::Other,
+            });
+        }
+        self.lines.push(Line {
+            raw: format!("[{group}]{eol}"),
+            kind: Kind::Header {
+                group: group.to_string(),
+                kind: SectionKind::Hosts,
+            },
+        });
+        self.lines.len()
     }
 
     /// Remove `host` from every `[group]` section. Returns whether it was there.

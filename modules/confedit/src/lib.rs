@@ -5,6 +5,22 @@
 //! edit must touch; everything else is kept byte for byte. Writes are atomic and keep mode and
 //! owner (see [`atomic`]); [`edit::apply_edit`] ties reading, editing, re-parsing, backup and
 //! writing together for the modules.
+//!
+//! A module is then a thin wrapper:
+//!
+//! ```no_run
+//! use confedit::{apply_edit, EditOptions, EnvFile};
+//! use std::path::Path;
+//!
+//! let opts = EditOptions { backup: true, ..Default::default() };
+//! let outcome = apply_edit(Path::new("/etc/etcd/etcd.conf"), &opts, EnvFile::validate, |text| {
+//!     let mut conf = EnvFile::parse(text)?;
+//!     conf.set("ETCD_INITIAL_CLUSTER_STATE", "existing")?;
+//!     Ok(conf.render())
+//! })?;
+//! println!("changed: {}, diff: {}", outcome.changed, outcome.diff());
+//! # Ok::<(), confedit::Error>(())
+//! ```
 
 pub mod atomic;
 pub mod edit;

@@ -5,6 +5,10 @@
 //! indentation scanner. The scanner only has to be right about the lines it touches: the edit is
 //! refused unless serde_yaml sees the new document as the old one with exactly that value
 //! replaced, so a misread can only produce an error, never a damaged file.
+//!
+//! Not rewritten (refused with an error): sequences inside flow mappings, aliases, tagged
+//! sequences. Comment lines *between* the old items are dropped with them; comments before the
+//! first item and after the last stay.
 
 use crate::error::{Error, Result};
 use crate::text;
@@ -418,5 +422,14 @@ mod tests {
         let t = "a:\n- x";
         assert_eq!(set_seq(t, "a", &v(&["y"])).unwrap(), "a:\n- y");
         assert_eq!(set_seq(t, "a", &[]).unwrap(), "a: []");
+        let t = "a: # k\n# before\n- x\n# between\n- y\n# after\nb: 1\n";
+        assert_eq!(
+            set_seq(t, "a", &v(&["z"])).unwrap(),
+            "a: # k\n# before\n- z\n# after\nb: 1\n"
+        );
+        assert_eq!(
+            set_seq(t, "a", &[]).unwrap(),
+            "a: [] # k\n# before\n# after\nb: 1\n"
+        );
     }
 }
