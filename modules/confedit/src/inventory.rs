@@ -1,0 +1,412 @@
+//! Ansible INI inventories (OpenShift's `[OSEv3:children]`, `[masters]`, `[etcd]`,
+//! `[new_etcd]`, `[nodes]` ...), parsed by the rules of Ansible's INI inventory plugin: lines
+//! are stripped, `#` and `;` start comment lines, host lines are split like a shell with
+//! trailing comments, `[group:vars]` lines are `key=value`, `[group:children]` lines are group
+//! names. Each line keeps its original text; edits add or delete whole host lines.
+
+use crate::error::{Error, Result};
+use crate::text;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Hosts,
+    Vars,
+    Children,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    /// Blank, comment, or a `:vars` / `:children` line: kept as is, never edited.
+    Other,
+    Header {
+        group: String,
+        kind: SectionKind,
+    },
+    Host {
+        name: String,
+        tokens: Vec<String>,
+        /// Byte length of the host definition without its trailing comment and whitespace.
+        def_len: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Line {
+    raw: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    lines: Vec<Line>,
+}
+
+/// Hosts before any header are Ansible's implicit "ungrouped" group.
+const UNGROUPED: &str = "ungrouped";
+
+impl Inventory {
+    pub fn parse(input: &str) -> Result<Inventory> {
+        text::check_text(input)?;
+        let mut lines = Vec::new();
+        let mut section = SectionKind::Hosts;
+        for (i, raw) in text::split_lines(input).into_iter().enumerate() {
+            let n = i + 1;
+            let body = text::body_of(raw).trim();
+            let kind = if body.is_empty() || body.starts_with(['#', ';']) {
+                Kind::Other
+            } else if body.starts_with('[') {
+                let (group, kind) = parse_header(body).map_err(|m| Error::parse(n, m))?;
+                section = kind;
+                Kind::Header { group, kind }
+            } else {
+                match section {
+                    SectionKind::Hosts => {
+                        let (name, tokens, def_len) =
+                            parse_host(text::body_of(raw)).map_err(|m| Error::parse(n, m))?;
+                        Kind::Host {
+                            name,
+                            tokens,
+                            def_len,
+                        }
+                    }
+                    SectionKind::Vars => {
+                        if !body.contains('=') {
+                            return Err(Error::parse(
+                                n,
+                                format!("expected key=value, got `{body}`"),
+                            ));
+                        }
+                        Kind::Other
+                    }
+                    SectionKind::Children => {
+                        let name = body.split('#').next().unwrap_or("").trim_end();
+                        if !is_group_name(name) {
+                            return Err(Error::parse(n, format!("invalid group name `{body}`")));
+                        }
+                        Kind::Other
+                    }
+                }
+            };
+            lines.push(Line {
+                raw: raw.to_string(),
+                kind,
+            });
+        }
+        Ok(Inventory { lines })
+    }
+
+    pub fn validate(input: &str) -> Result<()> {
+        Inventory::parse(input).map(|_| ())
+    }
+
+    /// Each line's host-section group, if it is in one.
+    fn groups(&self) -> Vec<Option<&str>> {
+        let mut current = Some(UNGROUPED);
+        self.lines
+            .iter()
+            .map(|l| {
+                if let Kind::Header { group, kind } = &l.kind {
+                    current = (*kind == SectionKind::Hosts).then_some(group.as_str());
+                }
+                current
+            })
+            .collect()
+    }
+
+    fn host_lines(&self, group: &str) -> Vec<usize> {
+        let groups = self.groups();
+        (0..self.lines.len())
+            .filter(|&i| {
+                groups[i] == Some(group) && matches!(self.lines[i].kind, Kind::Host { .. })
+            })
+            .collect()
+    }
+
+    fn name_of(&self, i: usize) -> &str {
+        match &self.lines[i].kind {
+            Kind::Host { name, .. } => name,
+            _ => "",
+        }
+    }
+
+    /// The hosts listed directly in `group`'s sections, in file order (children not expanded).
+    pub fn hosts(&self, group: &str) -> Vec<String> {
+        self.host_lines(group)
+            .into_iter()
+            .map(|i| self.name_of(i).to_string())
+            .collect()
+    }
+
+    /// The group names that have a `[group]` hosts section.
+    pub fn groups_with_hosts(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in &self.lines {
+            if let Kind::Header {
+                group,
+                kind: SectionKind::Hosts,
+            } = &l.kind
+            {
+                if !out.contains(group) {
+                    out.push(group.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Add a host to `group`. `spec` is a bare name or a full host line (`name key=value ...`).
+    /// A bare name already listed in another group is added with that line's variables, since
+    /// OpenShift playbooks read e.g. `etcd_ip` from whichever group the host is in. A full line
+    /// replaces a different line for the same host in the group. Returns whether the text changed.
+    pub fn add_host(&mut self, group: &str, spec: &str) -> Result<bool> {
+        if !is_group_name(group) {
+            return Err(Error::invalid(format!("invalid group name `{group}`")));
+        }
+        let (name, tokens, _) =
+            parse_host(spec.trim()).map_err(|m| Error::invalid(format!("host `{spec}`: {m}")))?;
+        let bare = tokens.len() == 1;
+        if let Some(&i) = self
+            .host_lines(group)
+            .iter()
+            .find(|&&i| self.name_of(i) == name)
+        {
+            let Kind::Host { tokens: old, .. } = &self.lines[i].kind else {
+                unreachable!("host_lines returns host lines")
+            };
+            if bare || *old == tokens {
+                return Ok(false);
+            }
+            let eol = text::eol_of(&self.lines[i].raw).to_string();
+            self.lines[i] = host_line(spec.trim(), &eol)?;
+            return Ok(true);
+        }
+        let def = if bare {
+            self.definition_of(&name).unwrap_or(name)
+        } else {
+            spec.trim().to_string()
+        };
+        let eol = text::file_eol(&self.render()).to_string();
+        let at = self.insertion_point(group, &eol);
+        if at == self.lines.len() {
+            self.terminate_last_line(&eol);
+        }
+        self.lines.insert(at, host_line(&def, &eol)?);
+        Ok(true)
+    }
+
+    /// The first host line for `name` in any group, without its trailing comment.
+    fn definition_of(&self, name: &str) -> Option<String> {
+        self.lines.iter().find_map(|l| match &l.kind {
+            Kind::Host {
+                name: n, def_len, ..
+            } if n == name => Some(l.raw[..*def_len].trim_start().to_string()),
+            _ => None,
+        })
+    }
+
+    /// Where a new host line for `group` goes: after the last host line of the group's last
+    /// section (so blank lines and comments introducing the next section stay with it), or
+    /// in a new section appended to the file.
+    fn insertion_point(&mut self, group: &str, eol: &str) -> usize {
+        let header = (0..self.lines.len()).rev().find(|&i| {
+            matches!(&self.lines[i].kind,
+                Kind::Header { group: g, kind: SectionKind::Hosts } if g == group)
+        });
+        if let Some(h) = header {
+            let groups = self.groups();
+            let last_host = (h + 1..self.lines.len())
+                .take_while(|&i| {
+                    groups[i] == Some(group) && !matches!(self.lines[i].kind, Kind::Header { .. })
+                })
+                .filter(|&i| matches!(self.lines[i].kind, Kind::Host { .. }))
+                .last();
+            return last_host.unwrap_or(h) + 1;
+        }
+        self.terminate_last_line(eol);
+        let ends_blank = self
+            .lines
+            .last()
+            .is_none_or(|l| text::body_of(&l.raw).trim().is_empty());
+        if !ends_blank {
+            self.lines.push(Line {
+                raw: eol.to_string(),
+                kind: Kind::Other,
+            });
+        }
+        self.lines.push(Line {
+            raw: format!("[{group}]{eol}"),
+            kind: Kind::Header {
+                group: group.to_string(),
+                kind: SectionKind::Hosts,
+            },
+        });
+        self.lines.len()
+    }
+
+    /// Remove `host` from every `[group]` section. Returns whether it was there.
+    pub fn remove_host(&mut self, group: &str, host: &str) -> bool {
+        let doomed = self.host_lines(group);
+        let doomed: Vec<usize> = doomed
+            .into_iter()
+            .filter(|&i| self.name_of(i) == host)
+            .collect();
+        for &i in doomed.iter().rev() {
+            self.lines.remove(i);
+        }
+        !doomed.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        self.lines.iter().map(|l| l.raw.as_str()).collect()
+    }
+
+    fn terminate_last_line(&mut self, eol: &str) {
+        if let Some(last) = self.lines.last_mut() {
+            if text::eol_of(&last.raw).is_empty() {
+                last.raw.push_str(eol);
+            }
+        }
+    }
+}
+
+fn host_line(def: &str, eol: &str) -> Result<Line> {
+    let (name, tokens, def_len) =
+        parse_host(def).map_err(|m| Error::invalid(format!("host `{def}`: {m}")))?;
+    Ok(Line {
+        raw: format!("{def}{eol}"),
+        kind: Kind::Host {
+            name,
+            tokens,
+            def_len,
+        },
+    })
+}
+
+fn is_group_name(s: &str) -> bool {
+    !s.is_empty() && !s.contains([':', ']']) && !s.chars().any(char::is_whitespace)
+}
+
+/// `[name]`, `[name:vars]` or `[name:children]`, optionally followed by a comment.
+fn parse_header(body: &str) -> std::result::Result<(String, SectionKind), String> {
+    let bad = || format!("invalid section header `{body}`");
+    let inner_end = body.find(']').ok_or_else(bad)?;
+    let after = body[inner_end + 1..].trim_start();
+    if !after.is_empty() && !after.starts_with('#') {
+        return Err(bad());
+    }
+    let inner = &body[1..inner_end];
+    let (group, suffix) = match inner.split_once(':') {
+        Some((g, s)) => (g, Some(s)),
+        None => (inner, None),
+    };
+    if !is_group_name(group) {
+        return Err(bad());
+    }
+    let kind = match suffix {
+        None => SectionKind::Hosts,
+        Some("vars") => SectionKind::Vars,
+        Some("children") => SectionKind::Children,
+        Some(other) => return Err(format!("section [{inner}] has unknown type `{other}`")),
+    };
+    Ok((group.to_string(), kind))
+}
+
+/// Split a host line like Python's `shlex.split(line, comments=True)`, as Ansible does, and
+/// check that every token after the host name is `key=value`.
+fn parse_host(def: &str) -> std::result::Result<(String, Vec<String>, usize), String> {
+    let mut tokens = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut end = 0;
+    let mut chars = def.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(t) = cur.take() {
+                    tokens.push(t);
+                }
+                continue;
+            }
+            '#' if cur.is_none() => break,
+            '\'' => loop {
+                match chars.next() {
+                    Some((_, '\'')) => break,
+                    Some((_, c)) => cur.get_or_insert_with(String::new).push(c),
+                    None => return Err("unterminated single quote".into()),
+                }
+            },
+            '"' => loop {
+                match chars.next() {
+                    Some((_, '"')) => break,
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, c)) if c == '"' || c == '\\' => {
+                            cur.get_or_insert_with(String::new).push(c)
+                        }
+                        Some((_, c)) => {
+                            let t = cur.get_or_insert_with(String::new);
+                            t.push('\\');
+                            t.push(c);
+                        }
+                        None => return Err("unterminated double quote".into()),
+                    },
+                    Some((_, c)) => cur.get_or_insert_with(String::new).push(c),
+                    None => return Err("unterminated double quote".into()),
+                }
+            },
+            '\\' => match chars.next() {
+                Some((_, c)) => cur.get_or_insert_with(String::new).push(c),
+                None => return Err("backslash at end of line".into()),
+            },
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+        // Quotes may leave `cur` as None for an empty '' token; make it exist.
+        cur.get_or_insert_with(String::new);
+        end = chars.peek().map_or(def.len(), |&(j, _)| j);
+    }
+    if let Some(t) = cur.take() {
+        tokens.push(t);
+    }
+    let Some(name) = tokens.first().cloned() else {
+        return Err("empty host definition".into());
+    };
+    if name.contains('=') {
+        return Err(format!("`{name}` is not a host name"));
+    }
+    if let Some(bad) = tokens[1..].iter().find(|t| !t.contains('=')) {
+        return Err(format!("expected key=value host variable, got `{bad}`"));
+    }
+    Ok((name, tokens, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_lines_split_like_shlex() {
+        let (name, tokens, end) =
+            parse_host("m0.example.com a=1 b='x y' c=\"q\\\"r\"  # comment").unwrap();
+        assert_eq!(name, "m0.example.com");
+        assert_eq!(tokens, ["m0.example.com", "a=1", "b=x y", "c=q\"r"]);
+        assert_eq!(end, "m0.example.com a=1 b='x y' c=\"q\\\"r\"".len());
+        assert!(parse_host("h a='open")
+            .unwrap_err()
+            .contains("unterminated single quote"));
+        assert!(parse_host("h novalue").unwrap_err().contains("key=value"));
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("[OSEv3:children]").unwrap(),
+            ("OSEv3".into(), SectionKind::Children)
+        );
+        assert_eq!(
+            parse_header("[etcd] # x").unwrap(),
+            ("etcd".into(), SectionKind::Hosts)
+        );
+        assert!(parse_header("[etcd").is_err());
+        assert!(parse_header("[etcd:bogus]")
+            .unwrap_err()
+            .contains("unknown type"));
+    }
+}
