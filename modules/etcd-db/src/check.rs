@@ -53,7 +53,10 @@ pub(crate) fn walk(file: &DbFile, meta: &Meta, visitor: &mut impl Visitor) -> Re
     if let Some(freed) = &w.freed {
         for id in 2..hwm {
             if !w.reachable.get(id) && !freed.get(id) {
-                return Err(DbError::page(id, "is neither reachable nor on the freelist"));
+                return Err(DbError::page(
+                    id,
+                    "is neither reachable nor on the freelist",
+                ));
             }
         }
     }
@@ -135,7 +138,13 @@ fn show(key: &[u8]) -> String {
 
 /// bbolt's `verifyKeyOrder`: the first key may equal the parent's key for it, later keys must
 /// rise strictly, and every key stays below the parent's next key.
-fn verify_order(loc: Loc, i: usize, key: &[u8], prev: Option<&[u8]>, hi: Option<&[u8]>) -> Result<(), DbError> {
+fn verify_order(
+    loc: Loc,
+    i: usize,
+    key: &[u8],
+    prev: Option<&[u8]>,
+    hi: Option<&[u8]>,
+) -> Result<(), DbError> {
     if let Some(p) = prev {
         if i == 0 && p > key {
             return Err(loc.err(format_args!(
@@ -182,23 +191,34 @@ impl<V: Visitor> Walker<'_, V> {
         if id >= self.hwm {
             return Err(DbError::page(
                 id,
-                format!("is referenced but lies beyond the high-water mark {}", self.hwm),
+                format!(
+                    "is referenced but lies beyond the high-water mark {}",
+                    self.hwm
+                ),
             ));
         }
         if self.pool.len() <= depth {
             self.pool.resize_with(depth + 1, Vec::new);
         }
-        let mut buf = self.pool.get_mut(depth).map(std::mem::take).unwrap_or_default();
+        let mut buf = self
+            .pool
+            .get_mut(depth)
+            .map(std::mem::take)
+            .unwrap_or_default();
         let ps = usize::try_from(self.page_size).unwrap_or(usize::MAX);
         if buf.len() < ps {
             buf.resize(ps, 0);
         }
         // id < hwm and hwm * page_size fits the file, so these cannot overflow.
         let offset = id.saturating_mul(self.page_size);
-        self.file.read_at(offset, buf.get_mut(..ps).unwrap_or_default())?;
+        self.file
+            .read_at(offset, buf.get_mut(..ps).unwrap_or_default())?;
         let hdr = header(&buf).ok_or_else(|| DbError::page(id, "is shorter than a page header"))?;
         if hdr.id != id {
-            return Err(DbError::page(id, format!("has id {} in its header", hdr.id)));
+            return Err(DbError::page(
+                id,
+                format!("has id {} in its header", hdr.id),
+            ));
         }
         let last = id
             .checked_add(u64::from(hdr.overflow))
@@ -244,7 +264,8 @@ impl<V: Visitor> Walker<'_, V> {
                 buf.resize(len, 0);
             }
             let rest = buf.get_mut(ps..len).unwrap_or_default();
-            self.file.read_at(offset.saturating_add(self.page_size), rest)?;
+            self.file
+                .read_at(offset.saturating_add(self.page_size), rest)?;
         }
         Ok((buf, len))
     }
@@ -285,7 +306,10 @@ impl<V: Visitor> Walker<'_, V> {
             if fid >= self.hwm {
                 return Err(DbError::page(
                     id,
-                    format!("(freelist) lists page {fid}, beyond the high-water mark {}", self.hwm),
+                    format!(
+                        "(freelist) lists page {fid}, beyond the high-water mark {}",
+                        self.hwm
+                    ),
                 ));
             }
             if freed.test_and_set(fid) {
@@ -308,7 +332,10 @@ impl<V: Visitor> Walker<'_, V> {
         last: &mut Vec<u8>,
     ) -> Result<bool, DbError> {
         if depth > MAX_DEPTH {
-            return Err(DbError::page(id, format!("is nested deeper than {MAX_DEPTH} levels")));
+            return Err(DbError::page(
+                id,
+                format!("is nested deeper than {MAX_DEPTH} levels"),
+            ));
         }
         let (buf, len) = self.load(id, depth, &[page::BRANCH, page::LEAF])?;
         let p = buf.get(..len).unwrap_or_default();
@@ -408,7 +435,14 @@ impl<V: Visitor> Walker<'_, V> {
     }
 
     /// A bucket value: its own tree, or an inline leaf page right after the bucket header.
-    fn sub_bucket(&mut self, value: &[u8], level: Level, depth: usize, loc: Loc, i: usize) -> Result<(), DbError> {
+    fn sub_bucket(
+        &mut self,
+        value: &[u8],
+        level: Level,
+        depth: usize,
+        loc: Loc,
+        i: usize,
+    ) -> Result<(), DbError> {
         let root = u64_at(value, 0)
             .filter(|_| value.len() >= BUCKET_HEADER)
             .ok_or_else(|| {
@@ -446,5 +480,174 @@ impl<V: Visitor> Walker<'_, V> {
         };
         self.leaf(inline, inner, None, None, level, depth + 1, &mut last)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crc32c::Crc32c;
+    use crate::testdb::*;
+
+    /// Root bucket (page 3) holds an inline bucket and bucket "b", whose branch (page 4) has two
+    /// leaves (5, 6); page 2 is a stored free list naming page 7.
+    struct Db {
+        free: Vec<u64>,
+        root: Vec<(u32, &'static [u8], Vec<u8>)>,
+        branch: Vec<(&'static [u8], u64)>,
+        page6: Vec<u8>,
+    }
+
+    impl Db {
+        fn good() -> Self {
+            Db {
+                free: vec![7],
+                root: vec![
+                    (1, b"a-inline", inline_bucket(&[(0, b"x", b"1")])),
+                    (1, b"b", bucket(4)),
+                ],
+                branch: vec![(b"k1", 5), (b"k5", 6)],
+                page6: leaf(6, &[(0, b"k5", b"v"), (0, b"k6", b"v")]),
+            }
+        }
+
+        fn status(&self, tag: &str) -> Result<crate::SnapshotStatus, String> {
+            let root: Vec<(u32, &[u8], &[u8])> = self
+                .root
+                .iter()
+                .map(|(f, k, v)| (*f, *k, v.as_slice()))
+                .collect();
+            let pages = vec![
+                meta(0, 3, 2, 8, 1),
+                meta(1, 3, 2, 8, 0),
+                freelist(2, &self.free),
+                leaf(3, &root),
+                branch(4, &self.branch),
+                leaf(5, &[(0, b"k1", b"v"), (0, b"k2", b"v")]),
+                self.page6.clone(),
+                vec![0u8; PS],
+            ];
+            let path = write(tag, &pages);
+            let res = crate::status(&path).map_err(|e| e.to_string());
+            let _ = std::fs::remove_file(&path);
+            res
+        }
+
+        fn err(&self, tag: &str) -> String {
+            self.status(tag).expect_err(tag)
+        }
+    }
+
+    #[test]
+    fn good_synthetic_db_hashes_in_bucket_then_key_order() {
+        let s = Db::good().status("good").unwrap();
+        let mut crc = Crc32c::new();
+        for part in [
+            &b"a-inline"[..],
+            b"x",
+            b"1",
+            b"b",
+            b"k1",
+            b"v",
+            b"k2",
+            b"v",
+            b"k5",
+            b"v",
+            b"k6",
+            b"v",
+        ] {
+            crc.update(part);
+        }
+        assert_eq!(s.hash, crc.sum());
+        assert_eq!(
+            (s.total_key, s.revision, s.live_keys, s.total_size),
+            (5, 0, 0, 8 * PS as u64)
+        );
+        assert_eq!(s.page_size, PS as u32);
+    }
+
+    #[test]
+    fn free_list_defects() {
+        let mut db = Db::good();
+        db.free = vec![];
+        assert_eq!(
+            db.err("unfreed"),
+            "page 7 is neither reachable nor on the freelist"
+        );
+        db.free = vec![7, 7];
+        assert_eq!(db.err("twice"), "page 7 is on the freelist twice");
+        db.free = vec![5, 7];
+        assert_eq!(
+            db.err("reach-freed"),
+            "page 5 is reachable but on the freelist"
+        );
+        db.free = vec![9];
+        assert_eq!(
+            db.err("beyond"),
+            "page 2 (freelist) lists page 9, beyond the high-water mark 8"
+        );
+    }
+
+    #[test]
+    fn tree_defects() {
+        let mut db = Db::good();
+        db.branch = vec![(b"k1", 5), (b"k5", 5)];
+        assert_eq!(db.err("twice"), "page 5 reachable twice");
+        db.branch = vec![(b"k1", 5), (b"k2", 6)];
+        assert_eq!(
+            db.err("bound"),
+            "page 5 element 1: key 0x6b32 is not below 0x6b32, the parent's next key"
+        );
+        db.branch = vec![(b"k5", 5), (b"k6", 6)];
+        assert_eq!(
+            db.err("below"),
+            "page 5 element 0: key 0x6b31 is below 0x6b35, the key its parent has for it"
+        );
+        db.branch = vec![(b"k1", 5), (b"k5", 60)];
+        assert_eq!(
+            db.err("hwm"),
+            "page 60 is referenced but lies beyond the high-water mark 8"
+        );
+        let mut db = Db::good();
+        db.page6 = freelist(6, &[]);
+        assert_eq!(
+            db.err("type"),
+            "page 6 has type freelist, expected branch or leaf"
+        );
+        db.page6 = leaf(9, &[(0, b"k5", b"v")]);
+        assert_eq!(db.err("id"), "page 6 has id 9 in its header");
+        db.page6 = leaf(6, &[(0, b"k6", b"v"), (0, b"k5", b"v")]);
+        assert_eq!(
+            db.err("order"),
+            "page 6 element 1: key 0x6b35 does not rise above the previous key 0x6b36"
+        );
+    }
+
+    #[test]
+    fn bucket_defects() {
+        let mut db = Db::good();
+        db.root[0].0 = 0;
+        assert_eq!(
+            db.err("plain"),
+            "the root bucket holds key 0x612d696e6c696e65 that is not a bucket (page 3, element 0)"
+        );
+        let mut db = Db::good();
+        db.root[0].2.truncate(10);
+        assert_eq!(
+            db.err("short"),
+            "page 3 element 0: bucket value is 10 bytes, shorter than a bucket header (16)"
+        );
+        let mut db = Db::good();
+        db.root[0].2[16 + 8] = 0x01; // inline page flags: branch
+        assert_eq!(
+            db.err("inline-type"),
+            "page 3 element 0: inline bucket page has type branch, expected leaf"
+        );
+        let mut db = Db::good();
+        db.root[0].2[16 + 16 + 12] = 0x7f; // inline element 0 vsize
+        assert_eq!(
+            db.err("inline-bounds"),
+            "page 3 element 0 (inline bucket): element 0: value at offset 33 (127 bytes) runs \
+             past the page end 34"
+        );
     }
 }

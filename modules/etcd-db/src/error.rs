@@ -30,7 +30,10 @@ pub enum DbError {
     /// The file is not whole pages, with or without a trailer: cut short or padded.
     Length { len: u64, page_size: u32 },
     /// The sha256 trailer does not match the database bytes.
-    TrailerMismatch { stored: [u8; 32], computed: [u8; 32] },
+    TrailerMismatch {
+        stored: [u8; 32],
+        computed: [u8; 32],
+    },
     /// A page breaks the bbolt structure; `detail` continues the sentence "page N ...".
     Page { id: u64, detail: String },
     /// The structure is sound but the content is not what etcd writes.
@@ -59,7 +62,10 @@ impl fmt::Display for DbError {
                 } else {
                     "file"
                 };
-                write!(f, "truncated: {what} is {file_len} bytes, meta says {needed}")
+                write!(
+                    f,
+                    "truncated: {what} is {file_len} bytes, meta says {needed}"
+                )
             }
             DbError::Length { len, page_size } => write!(
                 f,

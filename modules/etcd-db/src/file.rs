@@ -54,7 +54,11 @@ impl DbFile {
         let end = offset.checked_add(buf.len() as u64);
         if end.is_none_or(|e| e > self.db_len) {
             return Err(DbError::io(
-                format!("read {} bytes at offset {offset} of {}", buf.len(), self.name),
+                format!(
+                    "read {} bytes at offset {offset} of {}",
+                    buf.len(),
+                    self.name
+                ),
                 std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     format!("the database part ends at {}", self.db_len),
@@ -63,7 +67,11 @@ impl DbFile {
         }
         self.file.read_exact_at(buf, offset).map_err(|e| {
             DbError::io(
-                format!("read {} bytes at offset {offset} of {}", buf.len(), self.name),
+                format!(
+                    "read {} bytes at offset {offset} of {}",
+                    buf.len(),
+                    self.name
+                ),
                 e,
             )
         })
@@ -85,10 +93,11 @@ impl DbFile {
             .read_exact_at(&mut stored, self.db_len)
             .map_err(|e| DbError::io(format!("read the sha256 trailer of {}", self.name), e))?;
         let mut sha = Sha256::new();
-        let mut buf = vec![0u8; SHA_CHUNK];
+        let chunk_len = usize::try_from(self.db_len).map_or(SHA_CHUNK, |l| l.min(SHA_CHUNK));
+        let mut buf = vec![0u8; chunk_len];
         let mut off = 0u64;
         while off < self.db_len {
-            let n = usize::try_from(self.db_len - off).map_or(SHA_CHUNK, |r| r.min(SHA_CHUNK));
+            let n = usize::try_from(self.db_len - off).map_or(chunk_len, |r| r.min(chunk_len));
             let chunk = buf.get_mut(..n).unwrap_or_default();
             self.read_at(off, chunk)?;
             sha.update(chunk);

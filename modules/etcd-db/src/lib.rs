@@ -17,6 +17,8 @@ mod page;
 mod proto;
 mod stats;
 mod status;
+#[cfg(test)]
+mod testdb;
 
 pub use error::DbError;
 pub use ids::{cluster_id, id_hex, member_id};

@@ -103,7 +103,10 @@ pub(crate) fn parse(buf: &[u8], id: u64) -> Result<Meta, MetaError> {
 }
 
 /// bbolt's choice: the meta with the higher txid if it is valid, else the other one.
-pub(crate) fn choose(m0: Result<Meta, MetaError>, m1: Result<Meta, MetaError>) -> Result<Meta, String> {
+pub(crate) fn choose(
+    m0: Result<Meta, MetaError>,
+    m1: Result<Meta, MetaError>,
+) -> Result<Meta, String> {
     match (m0, m1) {
         (Ok(a), Ok(b)) => Ok(if b.txid > a.txid { b } else { a }),
         (Ok(a), Err(_)) | (Err(_), Ok(a)) => Ok(a),
@@ -146,8 +149,14 @@ pub(crate) mod tests {
         let mut p = meta_page(0, 4096, 9, 7);
         p[16] ^= 1;
         assert!(matches!(parse(&p, 0), Err(MetaError::BadMagic(_))));
-        assert!(matches!(parse(&meta_page(0, 4096, 9, 7), 1), Err(MetaError::Header(_))));
-        assert!(matches!(parse(&meta_page(0, 4000, 9, 7), 0), Err(MetaError::PageSize(4000))));
+        assert!(matches!(
+            parse(&meta_page(0, 4096, 9, 7), 1),
+            Err(MetaError::Header(_))
+        ));
+        assert!(matches!(
+            parse(&meta_page(0, 4000, 9, 7), 0),
+            Err(MetaError::PageSize(4000))
+        ));
         assert!(matches!(parse(&[0u8; 10], 0), Err(MetaError::Short(10))));
     }
 

@@ -60,7 +60,13 @@ pub(crate) fn header(b: &[u8]) -> Option<Header> {
 
 /// A slice of `page` given as a position and length read from the file; the error says where
 /// it would have ended.
-fn range<'a>(page: &'a [u8], what: &str, i: usize, start: usize, len: u32) -> Result<&'a [u8], String> {
+fn range<'a>(
+    page: &'a [u8],
+    what: &str,
+    i: usize,
+    start: usize,
+    len: u32,
+) -> Result<&'a [u8], String> {
     let end = usize::try_from(len).ok().and_then(|l| start.checked_add(l));
     match end.and_then(|e| page.get(start..e)) {
         Some(s) => Ok(s),
@@ -146,11 +152,18 @@ mod tests {
 
     #[test]
     fn leaf_element_out_of_bounds_is_an_error() {
-        for (pos, k, v) in [(16, 40, 0), (16, 3, 100), (u32::MAX, 1, 1), (16, u32::MAX, u32::MAX)] {
+        for (pos, k, v) in [
+            (16, 40, 0),
+            (16, 3, 100),
+            (u32::MAX, 1, 1),
+            (16, u32::MAX, u32::MAX),
+        ] {
             let p = leaf_with(pos, k, v);
             assert!(leaf_elem(&p, 0).is_err());
         }
-        assert!(leaf_elem(&leaf_with(16, 1, 1), 3).unwrap_err().contains("element 3"));
+        assert!(leaf_elem(&leaf_with(16, 1, 1), 3)
+            .unwrap_err()
+            .contains("element 3"));
         assert!(leaf_elem(&leaf_with(16, 1, 1), usize::MAX).is_err());
     }
 }

@@ -20,7 +20,12 @@ fn skip(b: &[u8], pos: &mut usize, n: u64) -> Result<(), String> {
         .ok()
         .and_then(|n| pos.checked_add(n))
         .filter(|&e| e <= b.len())
-        .ok_or_else(|| format!("field of {n} bytes at byte {pos} runs past the end {}", b.len()))?;
+        .ok_or_else(|| {
+            format!(
+                "field of {n} bytes at byte {pos} runs past the end {}",
+                b.len()
+            )
+        })?;
     *pos = end;
     Ok(())
 }
@@ -67,7 +72,9 @@ mod tests {
         for bad in [&[0x0a, 0x05, b'a'][..], &[0x0b], &[0x80; 11], &[0x10], &[]] {
             assert!(field1_bytes(bad).is_err(), "{bad:?}");
         }
-        let huge = [0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        let huge = [
+            0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
         assert!(field1_bytes(&huge).is_err());
     }
 }

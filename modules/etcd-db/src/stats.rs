@@ -117,7 +117,10 @@ impl crate::check::Visitor for Stats {
         }
         let bad = |why: &str| DbError::Content(format!("bucket key: key {}: {why}", rev_name(key)));
         if key.len() != REV_LEN && key.len() != TOMBSTONE_LEN {
-            return Err(bad(&format!("{} bytes is not a revision (17 or 18)", key.len())));
+            return Err(bad(&format!(
+                "{} bytes is not a revision (17 or 18)",
+                key.len()
+            )));
         }
         // etcd reads main as u64 and reports it as int64; so do we.
         self.revision = rev_main(key).unwrap_or(0) as i64;
@@ -168,7 +171,10 @@ mod tests {
         s.bucket(b"key").unwrap();
         let e = s.entry(b"short", Some(b"")).unwrap_err().to_string();
         assert!(e.contains("not a revision"), "{e}");
-        let e = s.entry(&rev(1, false), Some(&[0x0a, 9])).unwrap_err().to_string();
+        let e = s
+            .entry(&rev(1, false), Some(&[0x0a, 9]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("revision 1_0"), "{e}");
         // Other buckets take any key.
         s.bucket(b"meta").unwrap();

@@ -70,9 +70,8 @@ pub fn status(path: &Path) -> Result<SnapshotStatus, DbError> {
         let sha = file.has_trailer.then(|| s.spawn(|| file.trailer_check()));
         let walked = check::walk(&file, &meta, &mut stats);
         let trailer = sha.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                Err(DbError::Content("the sha256 thread panicked".into()))
-            })
+            h.join()
+                .unwrap_or_else(|_| Err(DbError::Content("the sha256 thread panicked".into())))
         });
         (walked, trailer)
     });
@@ -130,8 +129,12 @@ fn read_meta(file: &DbFile) -> Result<Meta, DbError> {
                 .unwrap_or(first)
         }
     };
-    if let (Err(MetaError::BadMagic(m)), Err(MetaError::BadMagic(_) | MetaError::Short(_))) = (&m0, &m1) {
-        return Err(DbError::NotBbolt(format!("bad magic at page 0 (0x{m:08x})")));
+    if let (Err(MetaError::BadMagic(m)), Err(MetaError::BadMagic(_) | MetaError::Short(_))) =
+        (&m0, &m1)
+    {
+        return Err(DbError::NotBbolt(format!(
+            "bad magic at page 0 (0x{m:08x})"
+        )));
     }
     if let (Err(MetaError::Short(n)), Err(_)) = (&m0, &m1) {
         return Err(DbError::NotBbolt(format!(
