@@ -18,6 +18,8 @@ mod proto;
 mod stats;
 mod status;
 #[cfg(test)]
+mod synthetic_tests;
+#[cfg(test)]
 mod testdb;
 
 pub use error::DbError;

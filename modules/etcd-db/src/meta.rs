@@ -115,10 +115,10 @@ pub(crate) fn choose(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    pub(crate) fn meta_page(id: u64, page_size: u32, pgid: u64, txid: u64) -> Vec<u8> {
+    fn meta_page(id: u64, page_size: u32, pgid: u64, txid: u64) -> Vec<u8> {
         let mut p = vec![0u8; META_PAGE_BYTES];
         p[0..8].copy_from_slice(&id.to_le_bytes());
         p[8..10].copy_from_slice(&page::META.to_le_bytes());
