@@ -5,6 +5,8 @@
 use ansible_module::{run, Failure, ModuleSpec, Opt, Response};
 use etcd_api::{block_on, connection_options, ClusterView, ConnOpts};
 
+mod table;
+
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_health",
@@ -24,9 +26,14 @@ fn main() {
         let view = block_on(ClusterView::gather(&conn))?;
         let msg = summary(&view);
         if !view.quorum && m.params.bool("fail_on_quorum_loss") {
-            return Err(Failure::new(msg).merge(&view));
+            return Err(Failure::new(msg)
+                .merge(&view)
+                .with("table", table::table(&view)));
         }
-        let mut resp = Response::new().msg(msg).merge(&view);
+        let mut resp = Response::new()
+            .msg(msg)
+            .merge(&view)
+            .set("table", table::table(&view));
         if let Some(alarms) = view.alarms.as_ref().filter(|a| !a.is_empty()) {
             let names: Vec<String> = alarms
                 .iter()
