@@ -188,7 +188,7 @@ async fn connect(endpoint: &str, tls: &TlsFiles) -> Result<Client> {
 /// a connection stuck on a stopped process).
 async fn timed<T>(fut: impl Future<Output = Result<T, etcd_client::Error>>) -> Result<T> {
     match tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(1), fut).await {
-        Ok(r) => r.map_err(|e| Error::msg(e)),
+        Ok(r) => r.map_err(Error::msg),
         Err(_) => Err(Error::msg(format!(
             "timed out after {:?}",
             REQUEST_TIMEOUT + Duration::from_secs(1)

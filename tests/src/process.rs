@@ -101,41 +101,51 @@ pub fn stop_host(host: &Host, grace: Duration) -> Result<bool> {
     stop_hosts(&[host], grace).map(|stopped| !stopped.is_empty())
 }
 
-/// Stops several hosts' etcds in parallel (SIGTERM to all, then SIGKILL to any still there
-/// after `grace`; a zero grace means SIGKILL at once) and removes their pid files. Returns the
-/// names of the hosts that had a running etcd.
+/// Stops several hosts' etcds and removes their pid files. With a grace period they go one at
+/// a time (SIGTERM, SIGKILL after `grace`): an etcd leader that receives SIGTERM first hands
+/// leadership to a live peer, which is quick while the peers still run but waits out a request
+/// timeout (about 5 s) when they are all shutting down at once. A zero grace SIGKILLs them all at
+/// once. Returns the names of the hosts that had a running etcd.
 pub fn stop_hosts(hosts: &[&Host], grace: Duration) -> Result<Vec<String>> {
     let targets: Vec<(&Host, u32)> = hosts
         .iter()
         .filter_map(|h| running_pid(h).map(|pid| (*h, pid)))
         .collect();
-    let first = if grace.is_zero() { SIGKILL } else { SIGTERM };
-    for (h, pid) in &targets {
-        signal(*pid, first).with_context(|| format!("stopping etcd on {}", h.name))?;
-    }
-    let all_gone = || targets.iter().all(|(h, pid)| !is_ours_and_alive(*pid, h));
-    if !grace.is_zero() && !wait::until(grace, POLL, all_gone) {
-        for (h, pid) in &targets {
-            if is_ours_and_alive(*pid, h) {
-                signal(*pid, SIGKILL).with_context(|| format!("killing etcd on {}", h.name))?;
+    if grace.is_zero() {
+        terminate(&targets, SIGKILL, KILL_WAIT)?;
+    } else {
+        for t in &targets {
+            let one = std::slice::from_ref(t);
+            if !terminate(one, SIGTERM, grace)? {
+                terminate(one, SIGKILL, KILL_WAIT)?;
             }
         }
     }
-    if !wait::until(KILL_WAIT, POLL, all_gone) {
-        let left: Vec<String> = targets
-            .iter()
-            .filter(|(h, pid)| is_ours_and_alive(*pid, h))
-            .map(|(h, pid)| format!("{} (pid {pid})", h.name))
-            .collect();
+    let still: Vec<String> = targets
+        .iter()
+        .filter(|(_, pid)| !is_gone(*pid))
+        .map(|(h, pid)| format!("{} (pid {pid})", h.name))
+        .collect();
+    if !still.is_empty() {
         return Err(Error::msg(format!(
             "etcd did not exit after SIGKILL: {}",
-            left.join(", ")
+            still.join(", ")
         )));
     }
     for (h, _) in &targets {
         let _ = fs::remove_file(h.pid_file());
     }
     Ok(targets.iter().map(|(h, _)| h.name.clone()).collect())
+}
+
+/// Sends `sig` to each target and waits up to `wait` for all of them to be gone.
+fn terminate(targets: &[(&Host, u32)], sig: i32, wait: Duration) -> Result<bool> {
+    for (h, pid) in targets {
+        signal(*pid, sig).with_context(|| format!("signalling etcd on {}", h.name))?;
+    }
+    Ok(wait::until(wait, POLL, || {
+        targets.iter().all(|(_, pid)| is_gone(*pid))
+    }))
 }
 
 fn signal(pid: u32, sig: i32) -> Result<()> {
@@ -156,28 +166,33 @@ fn signal(pid: u32, sig: i32) -> Result<()> {
     Ok(())
 }
 
-/// True when `pid` is a live (not zombie) process whose environment points into this host's
-/// root. The environment check guards against a stale pid file whose pid the kernel has since
-/// given to an unrelated process, possibly another lab's etcd.
+/// True when `pid` is a live process whose environment points into this host's root. The
+/// environment check guards against a stale pid file whose pid the kernel has since given to an
+/// unrelated process, possibly another lab's etcd. Only used before signalling: a process that
+/// is exiting loses its environment before it is gone, so "gone" is [`is_gone`]'s question.
 fn is_ours_and_alive(pid: u32, host: &Host) -> bool {
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let Ok(stat) = fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
-    };
-    // Field 3, after the parenthesised command name (which may itself contain spaces).
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    if matches!(state, Some("Z") | Some("X") | None) {
+    if is_gone(pid) {
         return false;
     }
-    let Ok(environ) = fs::read(proc_dir.join("environ")) else {
+    let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
     let marker = format!("{}/", host.root.display());
     environ
         .split(|b| *b == 0)
         .any(|var| contains(var, marker.as_bytes()))
+}
+
+/// No such process, or only a zombie waiting to be reaped (its sockets are closed already).
+fn is_gone(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // Field 3, after the parenthesised command name (which may itself contain spaces).
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    matches!(state, Some("Z") | Some("X") | None)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
