@@ -233,6 +233,7 @@ impl Lab {
         let hosts: Vec<&Host> = names.iter().map(|n| self.host(n)).collect::<Result<_>>()?;
         let mut pending: Vec<&Host> = hosts.clone();
         let mut last_errors: Vec<String> = Vec::new();
+        let mut exited = false;
         let ok = wait::until(timeout, Duration::from_millis(100), || {
             last_errors.clear();
             pending.retain(|h| match client::probe(&h.client_url(), &self.tls) {
@@ -242,12 +243,23 @@ impl Lab {
                     true
                 }
             });
-            pending.is_empty()
+            // An etcd that exited (bad config, port taken) will not become healthy: say so
+            // now, with its log, instead of after the whole timeout.
+            exited = pending.iter().any(|h| process::running_pid(h).is_none());
+            pending.is_empty() || exited
         });
-        if ok {
+        if ok && !exited {
             return Ok(());
         }
-        let mut msg = format!("not healthy after {timeout:?}: {}", last_errors.join("; "));
+        if exited {
+            pending.retain(|h| process::running_pid(h).is_none());
+        }
+        let what = if exited {
+            "etcd is not running".to_string()
+        } else {
+            format!("not healthy after {timeout:?}")
+        };
+        let mut msg = format!("{what}: {}", last_errors.join("; "));
         for h in &pending {
             msg.push_str(&format!(
                 "\n--- last lines of {} ---\n{}",
