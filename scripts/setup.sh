@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+# etcd-client's build script imports google/protobuf/*.proto, which Debian ships separately.
+[ -e /usr/include/google/protobuf/descriptor.proto ] || need_apt+=(libprotobuf-dev)
 command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null || need_apt+=(etcd-client)

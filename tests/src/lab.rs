@@ -1,0 +1,442 @@
+//! [`Lab`]: one running lab cluster and everything it owns (slot, files, etcd processes).
+
+use crate::client::{self, Member, TlsFiles};
+use crate::error::{Context, Error, Result};
+use crate::inventory::{self, InventorySpec};
+use crate::layout::{self, Host, Shared};
+use crate::pki::{Ca, Usage};
+use crate::process;
+use crate::slots::{self, SlotLock, MAX_HOSTS};
+use crate::state::LabState;
+use crate::wait;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// How long [`Lab::up`] waits for a fresh cluster to become healthy.
+pub const UP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Grace between SIGTERM and SIGKILL when a lab is dropped.
+const DROP_GRACE: Duration = Duration::from_secs(5);
+
+/// How to build a lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabOptions {
+    /// Hosts started as the initial cluster (`[etcd]`, `[masters]`), 1..=7. Default 3.
+    pub members: usize,
+    /// Hosts with certificates and files but no etcd running (`[new_etcd]`). Default 0.
+    pub spares: usize,
+    /// Where to build the lab. Default: a fresh directory under `std::env::temp_dir()`,
+    /// removed again when the lab is dropped (kept if the thread is panicking, for post-mortem).
+    pub dir: Option<PathBuf>,
+    /// The address slot. Default: any free slot in 1..=250; slot 0 is for `make lab`/`make demo`.
+    pub slot: Option<u8>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            members: 3,
+            spares: 0,
+            dir: None,
+            slot: None,
+        }
+    }
+}
+
+/// A running lab. Dropping it stops every etcd of its hosts (SIGTERM, then SIGKILL after a
+/// grace period), found through their pid files, unless [`Lab::keep`] was called; so a test that
+/// panics still stops its etcds.
+#[derive(Debug)]
+pub struct Lab {
+    dir: PathBuf,
+    slot: u8,
+    hosts: Vec<Host>,
+    members: Vec<String>,
+    spares: Vec<String>,
+    tls: TlsFiles,
+    _slot_lock: Option<SlotLock>,
+    keep: bool,
+    owns_dir: bool,
+}
+
+impl Lab {
+    /// Generates the lab (CA, certificates, host trees, inventory, lab.json), starts the member
+    /// hosts' etcds and waits until each one answers a linearizable read over mutual TLS.
+    pub fn up(opts: LabOptions) -> Result<Lab> {
+        if !(1..=MAX_HOSTS).contains(&opts.members) || opts.members + opts.spares > MAX_HOSTS {
+            return Err(Error::msg(format!(
+                "a lab has 1..={MAX_HOSTS} members and at most {MAX_HOSTS} hosts in all \
+                 (asked for {} members + {} spares)",
+                opts.members, opts.spares
+            )));
+        }
+        let lock = match opts.slot {
+            Some(s) => slots::claim(s)?,
+            None => slots::claim_any()?,
+        };
+        let slot = lock.slot();
+        let (dir, owns_dir) = match &opts.dir {
+            Some(d) => (prepare_dir(d)?, false),
+            None => (fresh_temp_dir(slot)?, true),
+        };
+        let hosts: Vec<Host> = (1..=opts.members + opts.spares)
+            .map(|i| Host::new(&dir, slot, i))
+            .collect();
+        let (members, spares) = hosts.split_at(opts.members);
+        generate(&dir, members, spares)
+            .with_context(|| format!("generating lab in {}", dir.display()))?;
+        let state = LabState {
+            slot,
+            members: members.iter().map(|h| h.name.clone()).collect(),
+            spares: spares.iter().map(|h| h.name.clone()).collect(),
+        };
+        state.save(&dir)?;
+        // From here on a failure must not leave etcds behind: the Lab exists, so `?` drops it.
+        let lab = Lab::from_state(dir, state, Some(lock), false, owns_dir);
+        for name in &lab.members {
+            lab.start(name)?;
+        }
+        let names: Vec<&str> = lab.members.iter().map(String::as_str).collect();
+        lab.wait_healthy(&names, UP_TIMEOUT)?;
+        Ok(lab)
+    }
+
+    /// Reopens a lab created earlier (possibly by another process, e.g. `etcd-lab up`). The
+    /// returned value does not own the processes: dropping it stops nothing, [`Lab::down`] does.
+    pub fn open(dir: &Path) -> Result<Lab> {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("opening lab dir {}", dir.display()))?;
+        let state = LabState::load(&dir)?;
+        Ok(Lab::from_state(dir, state, None, true, false))
+    }
+
+    fn from_state(
+        dir: PathBuf,
+        state: LabState,
+        lock: Option<SlotLock>,
+        keep: bool,
+        owns_dir: bool,
+    ) -> Lab {
+        let hosts = state
+            .members
+            .iter()
+            .chain(&state.spares)
+            .filter_map(|n| n.strip_prefix("etcd")?.parse().ok())
+            .map(|i| Host::new(&dir, state.slot, i))
+            .collect();
+        let client = dir.join("client");
+        Lab {
+            tls: TlsFiles {
+                ca: client.join("ca.crt"),
+                cert: client.join("client.crt"),
+                key: client.join("client.key"),
+            },
+            dir,
+            slot: state.slot,
+            hosts,
+            members: state.members,
+            spares: state.spares,
+            _slot_lock: lock,
+            keep,
+            owns_dir,
+        }
+    }
+
+    /// Leave the processes (and the directory) in place when this value is dropped.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    /// The lab directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The address slot: hosts are 127.0.<slot>.(10+i).
+    pub fn slot(&self) -> u8 {
+        self.slot
+    }
+
+    /// All hosts, members first, then spares.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// Names of the hosts that formed the initial cluster.
+    pub fn member_names(&self) -> &[String] {
+        &self.members
+    }
+
+    /// Names of the spare hosts (`[new_etcd]`).
+    pub fn spare_names(&self) -> &[String] {
+        &self.spares
+    }
+
+    /// A host by name (`etcd1`, ...).
+    pub fn host(&self, name: &str) -> Result<&Host> {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .with_context(|| format!("no host {name:?} in the lab at {}", self.dir.display()))
+    }
+
+    /// Client URLs of the member hosts.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.member_hosts().map(Host::client_url).collect()
+    }
+
+    /// The client certificate, key and CA used by etcdctl and Ansible (`<labdir>/client/`).
+    pub fn client_tls(&self) -> &TlsFiles {
+        &self.tls
+    }
+
+    /// `<labdir>/hosts.ini`.
+    pub fn inventory_path(&self) -> PathBuf {
+        self.dir.join("hosts.ini")
+    }
+
+    /// Starts the host's etcd from its current etcd.conf. Returns the pid.
+    pub fn start(&self, name: &str) -> Result<u32> {
+        process::start(self.host(name)?)
+    }
+
+    /// SIGKILL the host's etcd and wait until it is gone (a crash, not a shutdown).
+    pub fn kill(&self, name: &str) -> Result<()> {
+        process::kill_host(self.host(name)?).map(drop)
+    }
+
+    /// SIGTERM the host's etcd and wait until it has exited (SIGKILL after a grace period).
+    pub fn stop(&self, name: &str) -> Result<()> {
+        process::stop_host(self.host(name)?, process::STOP_GRACE).map(drop)
+    }
+
+    /// Whether the host's pid file names a live etcd of this host.
+    pub fn is_running(&self, name: &str) -> Result<bool> {
+        Ok(process::running_pid(self.host(name)?).is_some())
+    }
+
+    /// The pid of the host's running etcd, if any.
+    pub fn pid(&self, name: &str) -> Result<Option<u32>> {
+        Ok(process::running_pid(self.host(name)?))
+    }
+
+    /// Whether the host's etcd answers a linearizable read (so: up, and in a quorum).
+    pub fn is_healthy(&self, name: &str) -> Result<bool> {
+        Ok(client::probe(&self.host(name)?.client_url(), &self.tls).is_ok())
+    }
+
+    /// Waits until every named host answers a linearizable read, or fails after `timeout` with
+    /// each laggard's last error and the tail of its etcd log.
+    pub fn wait_healthy(&self, names: &[&str], timeout: Duration) -> Result<()> {
+        let hosts: Vec<&Host> = names.iter().map(|n| self.host(n)).collect::<Result<_>>()?;
+        let mut pending: Vec<&Host> = hosts.clone();
+        let mut last_errors: Vec<String> = Vec::new();
+        let mut exited = false;
+        let ok = wait::until(timeout, Duration::from_millis(100), || {
+            last_errors.clear();
+            pending.retain(|h| match client::probe(&h.client_url(), &self.tls) {
+                Ok(()) => false,
+                Err(e) => {
+                    last_errors.push(format!("{}: {e}", h.name));
+                    true
+                }
+            });
+            // An etcd that exited (bad config, port taken) will not become healthy: say so
+            // now, with its log, instead of after the whole timeout.
+            exited = pending.iter().any(|h| process::running_pid(h).is_none());
+            pending.is_empty() || exited
+        });
+        if ok && !exited {
+            return Ok(());
+        }
+        if exited {
+            pending.retain(|h| process::running_pid(h).is_none());
+        }
+        let what = if exited {
+            "etcd is not running".to_string()
+        } else {
+            format!("not healthy after {timeout:?}")
+        };
+        let mut msg = format!("{what}: {}", last_errors.join("; "));
+        for h in &pending {
+            msg.push_str(&format!(
+                "\n--- last lines of {} ---\n{}",
+                h.log_file().display(),
+                tail(&h.log_file(), 15)
+            ));
+        }
+        Err(Error::msg(msg))
+    }
+
+    /// Writes `count` keys `<prefix><i:08>` = `value-<i>` in batched transactions (100,000 keys
+    /// take a few seconds).
+    pub fn put_keys(&self, prefix: &str, count: usize) -> Result<()> {
+        client::put_keys(&self.live_endpoints(), &self.tls, prefix, count)
+    }
+
+    /// Number of keys under `prefix` (linearizable).
+    pub fn count_keys(&self, prefix: &str) -> Result<u64> {
+        let n = client::count_keys(&self.live_endpoints(), &self.tls, prefix)?;
+        u64::try_from(n).context("negative count from etcd")
+    }
+
+    /// The value of `key` as text (linearizable), or None.
+    pub fn get(&self, key: &str) -> Result<Option<String>> {
+        client::get(&self.live_endpoints(), &self.tls, key)?
+            .map(|v| String::from_utf8(v).with_context(|| format!("value of {key:?} is not UTF-8")))
+            .transpose()
+    }
+
+    /// The cluster's members, as etcd sees them.
+    pub fn member_list(&self) -> Result<Vec<Member>> {
+        client::member_list(&self.live_endpoints(), &self.tls)
+    }
+
+    /// Runs `etcdctl` (API v3) against the member endpoints with the lab's client certificate.
+    pub fn etcdctl<I, S>(&self, args: I) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let bin = etcdctl_bin();
+        Command::new(&bin)
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", self.endpoints().join(",")))
+            .arg(format!("--cacert={}", self.tls.ca.display()))
+            .arg(format!("--cert={}", self.tls.cert.display()))
+            .arg(format!("--key={}", self.tls.key.display()))
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", bin.display()))
+    }
+
+    /// Stops every etcd of the lab (SIGTERM, SIGKILL after a grace period) and, for a lab in a
+    /// directory it created itself, removes that directory.
+    pub fn down(mut self) -> Result<()> {
+        self.keep = true;
+        self.stop_all(process::STOP_GRACE)?;
+        if self.owns_dir {
+            std::fs::remove_dir_all(&self.dir)
+                .with_context(|| format!("removing {}", self.dir.display()))?;
+        }
+        Ok(())
+    }
+
+    fn stop_all(&self, grace: Duration) -> Result<Vec<String>> {
+        let all: Vec<&Host> = self.hosts.iter().collect();
+        process::stop_hosts(&all, grace)
+    }
+
+    fn member_hosts(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().filter(|h| self.members.contains(&h.name))
+    }
+
+    /// Members whose etcd runs come first, so a test that killed some members does not make
+    /// every request wait for a dead endpoint first; the rest stay as a last resort.
+    fn live_endpoints(&self) -> Vec<String> {
+        let (mut live, dead): (Vec<&Host>, Vec<&Host>) = self
+            .member_hosts()
+            .partition(|h| process::running_pid(h).is_some());
+        live.extend(dead);
+        live.into_iter().map(Host::client_url).collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Err(e) = self.stop_all(DROP_GRACE) {
+            eprintln!("etcd-lab: stopping the lab in {}: {e}", self.dir.display());
+        }
+        // A panicking test leaves its files for the post-mortem (logs, configs).
+        if self.owns_dir && !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Writes the CA, every host's tree, the client certificate and the inventory.
+fn generate(dir: &Path, members: &[Host], spares: &[Host]) -> Result<()> {
+    let ca = Ca::generate("etcd-signer@etcd-ops-lab")?;
+    // openshift-ansible keeps the CA on the first etcd host (`etcd_ca_host`).
+    layout::write_ca(&members[0], &ca)?;
+    let shared = Shared { ca: &ca, members };
+    for h in members {
+        layout::write_host(h, &shared, true)?;
+    }
+    for h in spares {
+        layout::write_host(h, &shared, false)?;
+    }
+    let client_dir = dir.join("client");
+    std::fs::create_dir_all(&client_dir)
+        .with_context(|| format!("creating {}", client_dir.display()))?;
+    let client = ca.issue("etcd-ops-lab-client", Usage::Client, &[], &[])?;
+    layout::write_public(&client_dir.join("ca.crt"), &ca.cert_pem()?)?;
+    layout::write_public(&client_dir.join("client.crt"), &client.cert)?;
+    layout::write_private(&client_dir.join("client.key"), &client.key)?;
+    let python = std::env::var("LAB_ANSIBLE_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let text = inventory::render(&InventorySpec {
+        lab_dir: dir,
+        members,
+        spares,
+        ca_host: &members[0].name,
+        python: python.as_deref(),
+    });
+    layout::write_public(&dir.join("hosts.ini"), text.as_bytes())
+}
+
+/// Accepts a missing or empty directory, or one without a lab in it; returns it absolute.
+fn prepare_dir(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    for existing in [crate::state::FILE, "hosts"] {
+        if dir.join(existing).exists() {
+            return Err(Error::msg(format!(
+                "{} already holds a lab ({existing} exists); run `etcd-lab down --dir {0}` and \
+                 remove it first",
+                dir.display()
+            )));
+        }
+    }
+    Ok(dir)
+}
+
+fn fresh_temp_dir(slot: u8) -> Result<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "etcd-ops-lab-{}-s{slot}-{nanos:09}",
+        std::process::id()
+    ));
+    // create_dir (not _all): fail rather than reuse someone else's directory.
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    dir.canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))
+}
+
+/// The etcdctl binary: `$LAB_ETCDCTL_BIN`, else `/usr/bin/etcdctl`.
+pub fn etcdctl_bin() -> PathBuf {
+    std::env::var_os("LAB_ETCDCTL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/etcdctl"))
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("(cannot read: {e})"),
+    }
+}
