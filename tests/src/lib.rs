@@ -20,6 +20,7 @@
 //! (peer). Slot 0 is reserved for `make lab`/`make demo`; tests claim one of 1..=250 (see
 //! [`slots`]).
 
+pub mod ansible;
 mod client;
 pub mod envfile;
 mod error;

@@ -1,0 +1,152 @@
+//! Running the real `ansible-playbook` / `ansible` from the project's virtualenv against a lab
+//! inventory, with the installed module binaries. Tests assert on what etcd and the files
+//! say afterwards; this only runs Ansible and hands back what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (the `tests` crate sits one level below it).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests crate has a parent")
+        .to_path_buf()
+}
+
+/// `playbooks/library`, checked to hold the installed modules: a missing binary means the
+/// test would exercise nothing, so it fails with the command that fixes it.
+pub fn library() -> PathBuf {
+    let lib = repo_root().join("playbooks/library");
+    assert!(
+        lib.join("etcd_health").is_file(),
+        "{} has no module binaries: run `make build` first",
+        lib.display()
+    );
+    lib
+}
+
+fn venv_bin(tool: &str) -> PathBuf {
+    let p = repo_root().join(".venv/bin").join(tool);
+    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
+    p
+}
+
+/// What an Ansible run printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+
+    /// The PLAY RECAP counters of a host (`ok`, `changed`, `failed`, ...).
+    pub fn recap(&self, host: &str) -> Option<std::collections::BTreeMap<String, u64>> {
+        let after = self.stdout.split("PLAY RECAP").nth(1)?;
+        let line = after
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(host))?;
+        Some(
+            line.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .filter_map(|(k, v)| v.parse().ok().map(|n| (k.to_string(), n)))
+                .collect(),
+        )
+    }
+
+    /// Sum of a recap counter over every host.
+    pub fn total(&self, counter: &str) -> u64 {
+        let Some(after) = self.stdout.split("PLAY RECAP").nth(1) else {
+            return 0;
+        };
+        after
+            .lines()
+            .flat_map(|l| l.split_whitespace())
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| *k == counter)
+            .filter_map(|(_, v)| v.parse::<u64>().ok())
+            .sum()
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn base_command(tool: &str) -> Command {
+    let mut c = Command::new(venv_bin(tool));
+    let root = repo_root();
+    c.current_dir(&root)
+        .env("ANSIBLE_CONFIG", root.join("ansible.cfg"))
+        .env("ANSIBLE_LIBRARY", library())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env(
+            "ANSIBLE_LOCAL_TEMP",
+            std::env::temp_dir().join("etcd-ops-ansible-local"),
+        )
+        .env("ANSIBLE_PYTHON_INTERPRETER", root.join(".venv/bin/python3"));
+    c
+}
+
+fn finish(mut c: Command) -> Run {
+    let out = c.output().expect("running ansible");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `ansible-playbook -i INVENTORY PLAYBOOK [extra args]`; a relative playbook path is taken
+/// from the repository root.
+pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
+    let mut c = base_command("ansible-playbook");
+    c.arg("-i").arg(inventory).arg(playbook).args(extra);
+    finish(c)
+}
+
+/// Runs one module on one host through real Ansible (`ansible HOST -m MODULE -a JSON`) and
+/// returns the module's result as Ansible recorded it (the core `tree` callback writes it to a
+/// file per host; Ansible itself drops the `failed` key, so check [`Run::ok`] for that).
+pub fn module(
+    inventory: &Path,
+    host: &str,
+    module: &str,
+    args: &serde_json::Value,
+    extra: &[&str],
+) -> (serde_json::Value, Run) {
+    let tree = std::env::temp_dir().join(format!(
+        "etcd-ops-tree-{}-{}",
+        std::process::id(),
+        TREE_SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let mut c = base_command("ansible");
+    c.env("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1")
+        .env("ANSIBLE_CALLBACKS_ENABLED", "ansible.builtin.tree")
+        .env("ANSIBLE_CALLBACK_TREE_DIR", &tree)
+        .arg("-i")
+        .arg(inventory)
+        .arg(host)
+        .arg("-m")
+        .arg(module)
+        .arg("-a")
+        .arg(args.to_string())
+        .args(extra);
+    let run = finish(c);
+    let json = std::fs::read(tree.join(host))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let _ = std::fs::remove_dir_all(&tree);
+    (json, run)
+}
+
+static TREE_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -1,0 +1,191 @@
+//! etcd_health against a real 3-member TLS lab in its three states (all up, one member
+//! killed, two killed), through real Ansible: the module ad hoc, and health.yml.
+
+use lab::ansible::{self, Run};
+use lab::{Lab, LabOptions};
+use serde_json::{json, Value};
+
+fn health_args(lab: &Lab) -> Value {
+    let tls = lab.client_tls();
+    json!({
+        "endpoints": lab.endpoints(),
+        "ca_cert": tls.ca,
+        "client_cert": tls.cert,
+        "client_key": tls.key,
+        "timeout": 3,
+    })
+}
+
+fn health(lab: &Lab, args: &Value, extra: &[&str]) -> (Value, Run) {
+    ansible::module(&lab.inventory_path(), "etcd1", "etcd_health", args, extra)
+}
+
+fn names_of_healthy(v: &Value) -> Vec<String> {
+    let members = v["members"].as_array().cloned().unwrap_or_default();
+    let mut names: Vec<String> = v["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["healthy"] == json!(true))
+        .filter_map(|e| {
+            members
+                .iter()
+                .find(|m| m["id"] == e["member_id"])
+                .and_then(|m| m["name"].as_str().map(String::from))
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn verdicts_follow_the_cluster_through_member_loss() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let args = health_args(&lab);
+
+    // All up.
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["changed"], json!(false));
+    assert_eq!(v["quorum"], json!(true), "{v}");
+    assert_eq!(v["voting_members"], json!(3));
+    assert_eq!(v["healthy_voting_members"], json!(3));
+    assert_eq!(v["quorum_size"], json!(2));
+    let etcd_members = lab.member_list().expect("member list");
+    let leader = v["leader"].as_str().expect("a leader");
+    assert!(
+        etcd_members.iter().any(|m| format!("{:x}", m.id) == leader),
+        "leader {leader} is one of etcd's members"
+    );
+    let mut names: Vec<&str> = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["etcd1", "etcd2", "etcd3"]);
+    for m in v["members"].as_array().unwrap() {
+        assert_eq!(m["started"], json!(true));
+        assert_eq!(m["is_learner"], json!(false));
+        assert!(m["peer_urls"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0."));
+        assert_eq!(
+            m["id"].as_str().unwrap(),
+            m["id"].as_str().unwrap().to_lowercase()
+        );
+    }
+    for e in v["endpoints"].as_array().unwrap() {
+        assert_eq!(e["healthy"], json!(true), "{e}");
+        assert_eq!(e["version"], json!("3.4.23"));
+        assert!(e["raft_applied_index"].as_u64().unwrap() > 0);
+        assert!(e["db_size"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(
+        v["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["is_leader"] == json!(true))
+            .count(),
+        1
+    );
+    assert_eq!(v["alarms"], json!([]));
+    assert_eq!(names_of_healthy(&v), ["etcd1", "etcd2", "etcd3"]);
+
+    // One member killed: still quorum, the dead endpoint is data, not a failure.
+    lab.kill("etcd3").expect("kill etcd3");
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["quorum"], json!(true), "{v}");
+    assert_eq!(v["voting_members"], json!(3));
+    assert_eq!(v["healthy_voting_members"], json!(2));
+    assert_eq!(names_of_healthy(&v), ["etcd1", "etcd2"]);
+    let dead = &v["endpoints"][2];
+    assert_eq!(dead["healthy"], json!(false));
+    assert!(
+        dead["error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{dead}"
+    );
+
+    // Two killed: quorum lost, plainly said; the survivor still reports its raft state.
+    lab.kill("etcd2").expect("kill etcd2");
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(
+        run.ok(),
+        "quorum loss is not a failure by default: {}",
+        run.describe()
+    );
+    assert_eq!(v["quorum"], json!(false), "{v}");
+    assert_eq!(v["healthy_voting_members"], json!(0));
+    assert_eq!(
+        v["voting_members"],
+        json!(3),
+        "the survivor still lists all three"
+    );
+    assert_eq!(v["leader"], Value::Null);
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("QUORUM LOST: 0 of 3"),
+        "{v}"
+    );
+    assert!(v["endpoints"][0]["raft_applied_index"].as_u64().unwrap() > 0);
+
+    let mut failing = args.clone();
+    failing["fail_on_quorum_loss"] = json!(true);
+    let (v, run) = health(&lab, &failing, &[]);
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("FAILED!"), "{}", run.describe());
+    assert!(v["msg"].as_str().unwrap().starts_with("QUORUM LOST"), "{v}");
+    assert_eq!(
+        v["quorum"],
+        json!(false),
+        "the report comes with the failure"
+    );
+
+    // Check mode runs the read-only module and reports the same verdict.
+    let (v, run) = health(&lab, &args, &["--check"]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["quorum"], json!(false));
+}
+
+#[test]
+fn health_playbook_shows_the_table_and_can_require_quorum() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let inv = lab.inventory_path();
+
+    let run = ansible::playbook(&inv, "playbooks/health.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("quorum ok: 3 of 3 voting members healthy"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ENDPOINT"), "{}", run.stdout);
+    assert_eq!(run.total("changed"), 0);
+    let check = ansible::playbook(&inv, "playbooks/health.yml", &["--check"]);
+    assert!(check.ok(), "{}", check.describe());
+    assert!(check.stdout.contains("quorum ok"), "{}", check.stdout);
+
+    lab.kill("etcd1").unwrap();
+    lab.kill("etcd2").unwrap();
+    let run = ansible::playbook(&inv, "playbooks/health.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("QUORUM LOST"), "{}", run.stdout);
+    assert!(run.stdout.contains("UNHEALTHY"), "{}", run.stdout);
+    let strict = ansible::playbook(
+        &inv,
+        "playbooks/health.yml",
+        &["-e", "etcd_health_require_quorum=true"],
+    );
+    assert!(!strict.ok(), "{}", strict.describe());
+    assert_eq!(strict.total("failed"), 1);
+}
