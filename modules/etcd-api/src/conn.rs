@@ -88,12 +88,20 @@ impl ConnOpts {
     }
 }
 
-/// A single-threaded runtime: modules do a handful of concurrent RPCs, and one thread keeps
-/// the binary small and the behaviour easy to follow.
+/// One single-threaded runtime for the whole process: clients keep background tasks on the
+/// runtime that made them, so a client from one `block_on` must still work in the next.
+/// One thread keeps the binary small and the behaviour easy to follow.
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("starting the async runtime: {e}")))?;
-    Ok(rt.block_on(f))
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    let rt = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    match rt {
+        Ok(rt) => Ok(rt.block_on(f)),
+        Err(e) => Err(Failure::new(format!("starting the async runtime: {e}"))),
+    }
 }

@@ -7,6 +7,7 @@ mod conn;
 mod endpoint;
 mod errors;
 mod member;
+pub mod membership;
 mod probe;
 pub mod quorum;
 mod tls;

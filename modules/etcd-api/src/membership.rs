@@ -1,0 +1,534 @@
+//! Deciding a membership change before making it: which member a request means, whether the
+//! change is needed, and whether it is safe. Pure, so every guard rail is unit-tested with
+//! the arithmetic it states.
+
+use crate::cluster::ClusterView;
+use crate::member::{id_hex, MemberInfo};
+use crate::quorum::quorum_size;
+use std::collections::BTreeSet;
+
+/// The facts a plan depends on.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub members: Vec<MemberInfo>,
+    /// Ids of members whose endpoint passed a linearizable read.
+    pub healthy: BTreeSet<u64>,
+    /// etcd versions the reachable members report.
+    pub versions: Vec<String>,
+}
+
+impl From<&ClusterView> for Cluster {
+    fn from(v: &ClusterView) -> Cluster {
+        Cluster {
+            members: v.members.clone(),
+            healthy: v
+                .endpoints
+                .iter()
+                .filter(|e| e.healthy)
+                .filter_map(|e| e.id)
+                .collect(),
+            versions: v
+                .endpoints
+                .iter()
+                .filter_map(|e| e.version.clone())
+                .collect(),
+        }
+    }
+}
+
+impl Cluster {
+    pub fn voting(&self) -> usize {
+        self.members.iter().filter(|m| !m.is_learner).count()
+    }
+    pub fn healthy_voting(&self) -> usize {
+        self.members
+            .iter()
+            .filter(|m| !m.is_learner && self.healthy.contains(&m.raw_id))
+            .count()
+    }
+    pub fn has_quorum(&self) -> bool {
+        self.voting() > 0 && self.healthy_voting() >= quorum_size(self.voting())
+    }
+    /// Learners exist from etcd 3.4 on; an older member would not understand one.
+    pub fn supports_learners(&self) -> bool {
+        !self.versions.is_empty() && self.versions.iter().all(|v| at_least_3_4(v))
+    }
+
+    /// Refuses any change while quorum is lost: etcd would not commit it, and waiting for it
+    /// would only hang the play.
+    fn require_quorum(&self) -> Result<(), String> {
+        if self.has_quorum() {
+            return Ok(());
+        }
+        Err(format!(
+            "quorum is lost ({} of {} voting members healthy, {} needed): membership cannot \
+             change until quorum is restored (playbooks/restore-quorum.yml)",
+            self.healthy_voting(),
+            self.voting(),
+            quorum_size(self.voting())
+        ))
+    }
+}
+
+fn at_least_3_4(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (3, 4)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Already as asked.
+    Unchanged(MemberInfo),
+    Add {
+        learner: bool,
+    },
+    /// Same member, other peer URLs (the `http://localhost:2380` a restore leaves).
+    Update {
+        member: MemberInfo,
+        peer_urls: Vec<String>,
+    },
+    Promote(MemberInfo),
+    Remove(MemberInfo),
+    /// Nothing to remove.
+    Absent,
+}
+
+/// What identifies the member a task means.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    pub name: Option<String>,
+    pub peer_urls: Vec<String>,
+    pub id: Option<u64>,
+}
+
+impl Selector {
+    /// Peer URL first (an unstarted member has no name), then id, then name.
+    pub fn find<'a>(&self, members: &'a [MemberInfo]) -> Option<&'a MemberInfo> {
+        members
+            .iter()
+            .find(|m| m.peer_urls.iter().any(|u| self.peer_urls.contains(u)))
+            .or_else(|| {
+                self.id
+                    .and_then(|id| members.iter().find(|m| m.raw_id == id))
+            })
+            .or_else(|| {
+                let name = self.name.as_deref().filter(|n| !n.is_empty())?;
+                members.iter().find(|m| m.name == name)
+            })
+    }
+
+    pub fn describe(&self) -> String {
+        match (&self.name, self.peer_urls.first(), self.id) {
+            (Some(n), Some(u), _) => format!("{n} ({u})"),
+            (Some(n), None, _) => n.clone(),
+            (None, Some(u), _) => u.clone(),
+            (None, None, Some(id)) => id_hex(id),
+            (None, None, None) => "<no member named>".into(),
+        }
+    }
+}
+
+fn label(m: &MemberInfo) -> String {
+    if m.name.is_empty() {
+        format!("unstarted member {} ({})", m.id, m.peer_urls.join(","))
+    } else {
+        format!("{} ({})", m.name, m.id)
+    }
+}
+
+pub fn plan_present(
+    c: &Cluster,
+    want: &Selector,
+    learner: Option<bool>,
+    force: bool,
+) -> Result<Plan, String> {
+    let name = want.name.clone().unwrap_or_default();
+    let by_url = c
+        .members
+        .iter()
+        .find(|m| m.peer_urls.iter().any(|u| want.peer_urls.contains(u)));
+    if let Some(m) = by_url {
+        if m.started && !name.is_empty() && m.name != name {
+            return Err(format!(
+                "peer URL {} is already registered to started member {}: remove that member \
+                 first or use another peer URL",
+                want.peer_urls.join(","),
+                label(m)
+            ));
+        }
+        if same_set(&m.peer_urls, &want.peer_urls) {
+            return Ok(Plan::Unchanged(m.clone()));
+        }
+        c.require_quorum()?;
+        return Ok(Plan::Update {
+            member: m.clone(),
+            peer_urls: want.peer_urls.clone(),
+        });
+    }
+    if let Some(m) = c
+        .members
+        .iter()
+        .find(|m| !name.is_empty() && m.name == name)
+    {
+        c.require_quorum()?;
+        return Ok(Plan::Update {
+            member: m.clone(),
+            peer_urls: want.peer_urls.clone(),
+        });
+    }
+
+    c.require_quorum()?;
+    let learner = learner.unwrap_or_else(|| c.supports_learners());
+    if !force {
+        check_add(c, &name, learner)?;
+    }
+    Ok(Plan::Add { learner })
+}
+
+/// Pitfalls 1 and 5 of the field notes: one pending member at a time, and never a voting add
+/// whose failed start would cost quorum.
+fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
+    if let Some(p) = c.members.iter().find(|m| !m.started) {
+        return Err(format!(
+            "refusing to add {name}: {} was added but never started, and it already counts \
+             toward quorum; start it or remove it first (force: true overrides)",
+            label(p)
+        ));
+    }
+    if let Some(l) = c.members.iter().find(|m| m.is_learner) {
+        return Err(format!(
+            "refusing to add {name}: learner {} is not promoted yet; etcd takes one learner \
+             at a time, so promote or remove it first (force: true overrides)",
+            label(l)
+        ));
+    }
+    if !learner {
+        let after = c.voting() + 1;
+        let healthy = c.healthy_voting();
+        let needed = quorum_size(after);
+        if healthy < needed {
+            return Err(format!(
+                "refusing to add {name} as a voting member: the cluster would have {after} \
+                 voting members needing {needed} for quorum, and {healthy} are healthy now, so \
+                 if {name} fails to start the cluster loses quorum; add it as a learner \
+                 (learner: true) or pass force: true"
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, String> {
+    let Some(m) = want.find(&c.members) else {
+        return Ok(Plan::Absent);
+    };
+    c.require_quorum()?;
+    if !force {
+        if c.members.len() == 1 {
+            return Err(format!(
+                "refusing to remove {}: it is the last member, and removing it destroys the \
+                 cluster (force: true overrides)",
+                label(m)
+            ));
+        }
+        if !m.is_learner {
+            let remaining = c.voting() - 1;
+            let healthy = c.healthy_voting() - usize::from(c.healthy.contains(&m.raw_id));
+            let needed = quorum_size(remaining);
+            if healthy < needed {
+                return Err(format!(
+                    "refusing to remove {}: {remaining} voting members would remain, needing \
+                     {needed} for quorum, and only {healthy} of them are healthy \
+                     (force: true overrides)",
+                    label(m)
+                ));
+            }
+        }
+    }
+    Ok(Plan::Remove(m.clone()))
+}
+
+pub fn plan_promote(c: &Cluster, want: &Selector) -> Result<Plan, String> {
+    let Some(m) = want.find(&c.members) else {
+        return Err(format!(
+            "no member {} to promote: add it as a learner first (state: present)",
+            want.describe()
+        ));
+    };
+    if !m.is_learner {
+        return Ok(Plan::Unchanged(m.clone()));
+    }
+    if !m.started {
+        return Err(format!(
+            "learner {} has not started: start etcd on it before promoting",
+            label(m)
+        ));
+    }
+    c.require_quorum()?;
+    Ok(Plan::Promote(m.clone()))
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: BTreeSet<&String> = a.iter().collect();
+    let b: BTreeSet<&String> = b.iter().collect();
+    a == b
+}
+
+/// `ETCD_INITIAL_CLUSTER` as `etcdctl member add` prints it: every member's name=peerURL,
+/// the member being added under the name it will start with.
+pub fn initial_cluster(members: &[MemberInfo], new_id: u64, new_name: &str) -> String {
+    let mut entries = Vec::new();
+    for m in members {
+        let name = if m.raw_id == new_id {
+            new_name
+        } else {
+            &m.name
+        };
+        for u in &m.peer_urls {
+            entries.push(format!("{name}={u}"));
+        }
+    }
+    entries.join(",")
+}
+
+/// What the plan will do, in the words check mode reports.
+pub fn describe(plan: &Plan, c: &Cluster, want: &Selector) -> String {
+    match plan {
+        Plan::Unchanged(m) => format!("member {} is already as requested", label(m)),
+        Plan::Absent => format!("member {} is not in the cluster", want.describe()),
+        Plan::Add { learner: true } => format!(
+            "add learner {}; voting members stay {} (quorum {}) until it is promoted",
+            want.describe(),
+            c.voting(),
+            quorum_size(c.voting())
+        ),
+        Plan::Add { learner: false } => format!(
+            "add voting member {}; quorum after start: {} of {}",
+            want.describe(),
+            quorum_size(c.voting() + 1),
+            c.voting() + 1
+        ),
+        Plan::Update { member, peer_urls } => format!(
+            "update peer URLs of {} from {} to {}",
+            label(member),
+            member.peer_urls.join(","),
+            peer_urls.join(",")
+        ),
+        Plan::Promote(m) => format!(
+            "promote learner {}; quorum after: {} of {}",
+            label(m),
+            quorum_size(c.voting() + 1),
+            c.voting() + 1
+        ),
+        Plan::Remove(m) => {
+            let remaining = c.voting() - usize::from(!m.is_learner);
+            format!(
+                "remove {}; quorum after: {} of {}",
+                label(m),
+                quorum_size(remaining),
+                remaining
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, name: &str, learner: bool, started: bool) -> MemberInfo {
+        MemberInfo {
+            id: id_hex(id),
+            name: if started { name.into() } else { String::new() },
+            peer_urls: vec![format!("https://{name}:2380")],
+            client_urls: vec![],
+            is_learner: learner,
+            started,
+            raw_id: id,
+        }
+    }
+
+    fn cluster(members: Vec<MemberInfo>, healthy: &[u64]) -> Cluster {
+        Cluster {
+            members,
+            healthy: healthy.iter().copied().collect(),
+            versions: vec!["3.4.23".into()],
+        }
+    }
+
+    fn three(healthy: &[u64]) -> Cluster {
+        cluster(
+            vec![
+                member(1, "e1", false, true),
+                member(2, "e2", false, true),
+                member(3, "e3", false, true),
+            ],
+            healthy,
+        )
+    }
+
+    fn want(name: &str) -> Selector {
+        Selector {
+            name: Some(name.into()),
+            peer_urls: vec![format!("https://{name}:2380")],
+            id: None,
+        }
+    }
+
+    #[test]
+    fn add_defaults_to_learner_on_3_4_and_voting_on_older() {
+        assert_eq!(
+            plan_present(&three(&[1, 2, 3]), &want("e4"), None, false),
+            Ok(Plan::Add { learner: true })
+        );
+        let mut old = three(&[1, 2, 3]);
+        old.versions = vec!["3.3.11".into(), "3.4.23".into()];
+        assert_eq!(
+            plan_present(&old, &want("e4"), None, false),
+            Ok(Plan::Add { learner: false })
+        );
+    }
+
+    #[test]
+    fn present_is_idempotent_and_corrects_peer_urls_by_name() {
+        let c = three(&[1, 2, 3]);
+        assert!(matches!(
+            plan_present(&c, &want("e2"), None, false),
+            Ok(Plan::Unchanged(m)) if m.raw_id == 2
+        ));
+        let mut localhost = c.clone();
+        localhost.members[0].peer_urls = vec!["http://localhost:2380".into()];
+        assert!(matches!(
+            plan_present(&localhost, &want("e1"), None, false),
+            Ok(Plan::Update { member, peer_urls }) if member.raw_id == 1 && peer_urls == vec!["https://e1:2380".to_string()]
+        ));
+    }
+
+    #[test]
+    fn an_unstarted_member_is_matched_by_peer_url() {
+        let mut c = three(&[1, 2, 3]);
+        c.members.push(member(4, "e4", true, false));
+        assert!(matches!(
+            plan_present(&c, &want("e4"), None, false),
+            Ok(Plan::Unchanged(m)) if m.raw_id == 4
+        ));
+    }
+
+    #[test]
+    fn peer_url_of_another_started_member_is_refused_even_with_force() {
+        let mut w = want("e9");
+        w.peer_urls = vec!["https://e2:2380".into()];
+        let err = plan_present(&three(&[1, 2, 3]), &w, None, true).unwrap_err();
+        assert!(
+            err.contains("already registered to started member e2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn one_pending_member_at_a_time() {
+        let mut c = three(&[1, 2, 3]);
+        c.members.push(member(4, "e4", true, false));
+        let err = plan_present(&c, &want("e5"), None, false).unwrap_err();
+        assert!(err.contains("was added but never started"), "{err}");
+        c.members[3] = member(4, "e4", true, true);
+        let err = plan_present(&c, &want("e5"), None, false).unwrap_err();
+        assert!(err.contains("learner e4 (4) is not promoted yet"), "{err}");
+        assert_eq!(
+            plan_present(&c, &want("e5"), None, true),
+            Ok(Plan::Add { learner: true })
+        );
+    }
+
+    #[test]
+    fn voting_add_that_a_failed_start_would_turn_into_quorum_loss() {
+        let one = cluster(vec![member(1, "e1", false, true)], &[1]);
+        let err = plan_present(&one, &want("e2"), Some(false), false).unwrap_err();
+        assert!(
+            err.contains("2 voting members needing 2 for quorum, and 1 are healthy now"),
+            "{err}"
+        );
+        let err = plan_present(&three(&[1, 2]), &want("e4"), Some(false), false).unwrap_err();
+        assert!(
+            err.contains("4 voting members needing 3 for quorum, and 2 are healthy now"),
+            "{err}"
+        );
+        assert_eq!(
+            plan_present(&three(&[1, 2, 3]), &want("e4"), Some(false), false),
+            Ok(Plan::Add { learner: false })
+        );
+    }
+
+    #[test]
+    fn removal_guard_rails_state_their_arithmetic() {
+        // e3 is dead: removing it leaves 2 voting, both healthy.
+        assert!(matches!(
+            plan_absent(&three(&[1, 2]), &want("e3"), false),
+            Ok(Plan::Remove(m)) if m.raw_id == 3
+        ));
+        // Removing healthy e2 while e3 is dead leaves e1 alone healthy of 2.
+        let err = plan_absent(&three(&[1, 2]), &want("e2"), false).unwrap_err();
+        assert!(
+            err.contains("2 voting members would remain, needing 2 for quorum, and only 1 of them are healthy"),
+            "{err}"
+        );
+        assert!(plan_absent(&three(&[1, 2]), &want("e2"), true).is_ok());
+        let one = cluster(vec![member(1, "e1", false, true)], &[1]);
+        assert!(plan_absent(&one, &want("e1"), false)
+            .unwrap_err()
+            .contains("it is the last member"));
+        assert_eq!(
+            plan_absent(&three(&[1, 2, 3]), &want("e7"), false),
+            Ok(Plan::Absent)
+        );
+    }
+
+    #[test]
+    fn quorum_loss_blocks_every_change_even_with_force() {
+        let lost = three(&[1]);
+        for result in [
+            plan_present(&lost, &want("e4"), None, true),
+            plan_absent(&lost, &want("e3"), true),
+        ] {
+            let err = result.unwrap_err();
+            assert!(
+                err.starts_with("quorum is lost (1 of 3 voting members healthy, 2 needed)"),
+                "{err}"
+            );
+        }
+        // Already as asked needs no quorum.
+        assert!(matches!(
+            plan_present(&lost, &want("e2"), None, false),
+            Ok(Plan::Unchanged(_))
+        ));
+    }
+
+    #[test]
+    fn promote_needs_a_started_learner() {
+        let mut c = three(&[1, 2, 3]);
+        assert!(matches!(
+            plan_promote(&c, &want("e1")),
+            Ok(Plan::Unchanged(_))
+        ));
+        assert!(plan_promote(&c, &want("e9"))
+            .unwrap_err()
+            .contains("no member e9"));
+        c.members.push(member(4, "e4", true, false));
+        assert!(plan_promote(&c, &want("e4"))
+            .unwrap_err()
+            .contains("has not started"));
+        c.members[3] = member(4, "e4", true, true);
+        assert!(matches!(plan_promote(&c, &want("e4")), Ok(Plan::Promote(m)) if m.raw_id == 4));
+    }
+
+    #[test]
+    fn initial_cluster_lists_every_peer_url_with_the_new_name() {
+        let mut members = three(&[1]).members;
+        members.push(member(9, "x", true, false));
+        assert_eq!(
+            initial_cluster(&members, 9, "e4"),
+            "e1=https://e1:2380,e2=https://e2:2380,e3=https://e3:2380,e4=https://x:2380"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Making the planned change through one healthy member, each call bounded by the timeout.
+
+use ansible_module::Failure;
+use etcd_api::etcd_client::{Client, MemberAddOptions};
+use etcd_api::membership::{Plan, Selector};
+use etcd_api::{ConnOpts, MemberInfo};
+use std::time::{Duration, Instant};
+
+pub struct Done {
+    pub member: Option<MemberInfo>,
+    pub members: Vec<MemberInfo>,
+}
+
+pub async fn apply(
+    conn: &ConnOpts,
+    mut client: Client,
+    plan: &Plan,
+    want: &Selector,
+) -> Result<Done, Failure> {
+    let changed_id = match plan {
+        Plan::Add { learner } => {
+            let resp = retry_while(conn, "unhealthy cluster", || {
+                let opts = learner.then(|| MemberAddOptions::new().with_is_learner());
+                let mut c = client.clone();
+                let urls = want.peer_urls.clone();
+                async move { conn.bounded(c.member_add(urls, opts)).await }
+            })
+            .await
+            .map_err(|e| {
+                let hint = if e.contains("unhealthy cluster") {
+                    "; etcd adds members only after its leader has been connected to every                      voting member for 5s: is one down or just restarted?"
+                } else {
+                    ""
+                };
+                Failure::new(format!("member add {}: {e}{hint}", want.describe()))
+            })?;
+            resp.member().map(|m| m.id())
+        }
+        Plan::Update { member, peer_urls } => {
+            conn.bounded(client.member_update(member.raw_id, peer_urls.clone()))
+                .await
+                .map_err(|e| Failure::new(format!("member update {}: {e}", member.id)))?;
+            Some(member.raw_id)
+        }
+        Plan::Promote(member) => {
+            retry_while(conn, "in sync", || {
+                let mut c = client.clone();
+                async move { conn.bounded(c.member_promote(member.raw_id)).await }
+            })
+            .await
+            .map_err(|e| {
+                let hint = if e.contains("in sync") {
+                    format!(
+                        "; the learner did not catch up with the leader within {}s (raise timeout for a large database)",
+                        conn.timeout.as_secs()
+                    )
+                } else {
+                    String::new()
+                };
+                Failure::new(format!("member promote {}: {e}{hint}", member.name))
+            })?;
+            Some(member.raw_id)
+        }
+        Plan::Remove(member) => {
+            conn.bounded(client.member_remove(member.raw_id))
+                .await
+                .map_err(|e| Failure::new(format!("member remove {}: {e}", member.id)))?;
+            None
+        }
+        Plan::Unchanged(_) | Plan::Absent => None,
+    };
+    let members: Vec<MemberInfo> = conn
+        .bounded(client.member_list())
+        .await
+        .map_err(|e| Failure::new(format!("member list after the change: {e}")))?
+        .members()
+        .iter()
+        .map(MemberInfo::from)
+        .collect();
+    let member = match (plan, changed_id) {
+        (Plan::Remove(m), _) => Some(m.clone()),
+        (_, Some(id)) => members.iter().find(|m| m.raw_id == id).cloned(),
+        _ => None,
+    };
+    Ok(Done { member, members })
+}
+
+/// Retries a call that etcd refuses for a passing reason (a learner still catching up, a
+/// leader whose peers reconnected less than 5s ago) until it succeeds, fails for another
+/// reason, or the module's timeout runs out.
+async fn retry_while<T, F, Fut>(conn: &ConnOpts, transient: &str, mut call: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + conn.timeout;
+    loop {
+        match call().await {
+            Err(e) if e.contains(transient) && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            other => return other,
+        }
+    }
+}

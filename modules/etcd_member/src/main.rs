@@ -1,0 +1,135 @@
+//! etcd_member: `member add`, `member update`, `member promote` and `member remove` without
+//! scraping etcdctl. Look at the cluster, plan the change (refusing the ones that would cost
+//! quorum), then make it through any healthy member.
+
+use ansible_module::{run, Failure, Kind, Module, ModuleSpec, Opt, Response};
+use etcd_api::membership::{self, Cluster, Plan, Selector};
+use etcd_api::{block_on, connection_options, parse_id, validate_endpoint, ClusterView, ConnOpts};
+
+mod apply;
+mod env;
+
+fn spec() -> ModuleSpec {
+    ModuleSpec::new(
+        "etcd_member",
+        "Add (learner first), update, promote or remove an etcd member, refusing changes that would cost quorum",
+    )
+    .options(connection_options())
+    .option(Opt::str("name").help("member name (ETCD_NAME of the member)"))
+    .option(Opt::list("peer_urls", Kind::Str).help("the member's peer URLs, https://host:2380"))
+    .option(Opt::str("id").help("member id in hex, another way to select the member"))
+    .option(
+        Opt::str("state")
+            .default("present")
+            .choices(["present", "absent", "promoted"]),
+    )
+    .option(Opt::bool("learner").help(
+        "add as a learner; default: true when every member runs etcd >= 3.4",
+    ))
+    .option(
+        Opt::bool("force")
+            .default(false)
+            .help("override the quorum guard rails (never the quorum-lost check)"),
+    )
+    .required_if("state", "present", &["name", "peer_urls"], false)
+    .required_if("state", "absent", &["name", "peer_urls", "id"], true)
+    .required_if("state", "promoted", &["name", "peer_urls", "id"], true)
+}
+
+fn main() {
+    run(spec(), |m| {
+        let conn = ConnOpts::from_params(&m.params)?;
+        let want = selector(m)?;
+        let view = block_on(ClusterView::gather(&conn))?;
+        if view.members.is_empty() {
+            return Err(no_member_list(&view));
+        }
+        let cluster = Cluster::from(&view);
+        let force = m.params.bool("force");
+        let plan = match m.params.str("state") {
+            Some("absent") => membership::plan_absent(&cluster, &want, force),
+            Some("promoted") => membership::plan_promote(&cluster, &want),
+            _ => membership::plan_present(&cluster, &want, m.params.opt_bool("learner"), force),
+        }
+        .map_err(|e| Failure::new(e).with("members", &cluster.members))?;
+        let what = membership::describe(&plan, &cluster, &want);
+
+        let present = m.params.str("state") == Some("present");
+        if matches!(plan, Plan::Unchanged(_) | Plan::Absent) || m.check_mode() {
+            let changed = !matches!(plan, Plan::Unchanged(_) | Plan::Absent);
+            let msg = if changed {
+                format!("would {what}")
+            } else {
+                what
+            };
+            let member = planned_member(&plan);
+            let mut resp = Response::new()
+                .changed(changed)
+                .msg(msg)
+                .set("member", member)
+                .set("members", &cluster.members);
+            if present {
+                resp.insert("env", env::for_plan(&cluster.members, &plan, &want));
+            }
+            return Ok(resp);
+        }
+
+        let client = view
+            .healthy_client
+            .clone()
+            .ok_or_else(|| Failure::new("no healthy member answered: membership cannot change"))?;
+        let done = block_on(apply::apply(&conn, client, &plan, &want))??;
+        let mut resp = Response::new()
+            .changed(true)
+            .msg(format!("{what}: done"))
+            .set("member", &done.member)
+            .set("members", &done.members);
+        if present {
+            resp.insert("env", env::after(&done.members, &done.member, &want));
+        }
+        Ok(resp)
+    })
+}
+
+/// The member a task means, with its peer URLs checked before anything talks to etcd.
+fn selector(m: &Module) -> Result<Selector, Failure> {
+    let peer_urls = m.params.strings("peer_urls");
+    for u in &peer_urls {
+        validate_endpoint(u).map_err(|e| Failure::new(format!("peer_urls: {e}")))?;
+    }
+    let id = match m.params.str("id") {
+        Some(s) => Some(parse_id(s)?),
+        None => None,
+    };
+    Ok(Selector {
+        name: m.params.string("name"),
+        peer_urls,
+        id,
+    })
+}
+
+fn planned_member(plan: &Plan) -> Option<&etcd_api::MemberInfo> {
+    match plan {
+        Plan::Unchanged(m) | Plan::Promote(m) | Plan::Remove(m) => Some(m),
+        Plan::Update { member, .. } => Some(member),
+        Plan::Add { .. } | Plan::Absent => None,
+    }
+}
+
+fn no_member_list(view: &ClusterView) -> Failure {
+    let errors: Vec<String> = view
+        .endpoints
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.endpoint,
+                e.error.as_deref().unwrap_or("no answer")
+            )
+        })
+        .collect();
+    Failure::new(format!(
+        "no endpoint answered, so the member list is unknown: {}",
+        errors.join("; ")
+    ))
+}
