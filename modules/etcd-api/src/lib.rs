@@ -11,6 +11,7 @@ pub mod membership;
 mod probe;
 pub mod quorum;
 mod tls;
+mod transport;
 
 pub use cluster::{Alarm, ClusterView};
 pub use conn::{block_on, connection_options, ConnOpts};

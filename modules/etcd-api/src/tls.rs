@@ -1,9 +1,10 @@
 //! Client TLS material, read and checked up front: a missing file, a key that is not PEM or
 //! an expired client certificate is reported as such, not as a handshake failure per endpoint.
 
-use etcd_client::OpenSslClientConfig;
 use openssl::asn1::Asn1Time;
+use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
+use openssl::ssl::SslConnectorBuilder;
 use openssl::x509::X509;
 use std::path::Path;
 
@@ -62,20 +63,19 @@ impl TlsMaterial {
         Ok(TlsMaterial { ca, identity })
     }
 
-    pub fn is_configured(&self) -> bool {
-        self.ca.is_some() || self.identity.is_some()
-    }
-
-    /// A fresh connector configuration (etcd-client's is not Clone).
-    pub fn openssl_config(&self) -> OpenSslClientConfig {
-        let mut cfg = OpenSslClientConfig::default();
+    /// Trusts the CA bundle (every certificate in it) and presents the client pair.
+    pub fn configure(&self, ssl: &mut SslConnectorBuilder) -> Result<(), ErrorStack> {
         if let Some(ca) = &self.ca {
-            cfg = cfg.ca_cert_pem(ca);
+            for cert in X509::stack_from_pem(ca)? {
+                ssl.cert_store_mut().add_cert(cert)?;
+            }
         }
         if let Some((cert, key)) = &self.identity {
-            cfg = cfg.client_cert_pem_and_key(cert, key);
+            let (cert, key) = (X509::from_pem(cert)?, PKey::private_key_from_pem(key)?);
+            ssl.set_certificate(&cert)?;
+            ssl.set_private_key(&key)?;
         }
-        cfg
+        Ok(())
     }
 }
 
