@@ -9,6 +9,7 @@ mod errors;
 mod member;
 mod probe;
 pub mod quorum;
+pub mod snapshot;
 mod tls;
 
 pub use cluster::{Alarm, ClusterView};
