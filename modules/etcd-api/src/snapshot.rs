@@ -129,7 +129,7 @@ async fn stream_to(source: &Source, conn: &ConnOpts, part: &Path) -> Result<Save
         .map_err(|e| format!("syncing {}: {e}", part.display()))?;
     let (computed, trailer) = tail.finish()?;
     let db_len = size - TRAILER_LEN as u64;
-    if db_len % 512 != 0 {
+    if !db_len.is_multiple_of(512) {
         return Err(format!(
             "the snapshot from {} is {size} bytes: not whole pages plus a 32-byte sha256 \
              trailer; the stream was cut short",
