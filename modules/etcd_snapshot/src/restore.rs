@@ -454,9 +454,11 @@ impl Tool {
     }
 }
 
+/// PATH first, then where the etcd packages install: `become` may hand us a minimal PATH.
 fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
+        .chain(["/usr/local/bin", "/usr/bin"].map(PathBuf::from))
         .map(|d| d.join(name))
         .find(|p| {
             fs::metadata(p)
