@@ -24,7 +24,7 @@ build: setup
 	$(CARGO) build --release --target $(TARGET) $(addprefix -p ,$(MODULES))
 	@mkdir -p $(LIBRARY)
 	@for m in $(MODULES); do \
-	    install -m 0755 target/$(TARGET)/release/$$m $(LIBRARY)/$$m; \
+	    install -m 0755 $(or $(CARGO_TARGET_DIR),target)/$(TARGET)/release/$$m $(LIBRARY)/$$m; \
 	    install -m 0644 modules/$$m/$$m.yml $(LIBRARY)/$$m.yml; \
 	done
 	@echo "installed into $(LIBRARY): $(MODULES)"

@@ -10,6 +10,7 @@ mod member;
 pub mod membership;
 mod probe;
 pub mod quorum;
+pub mod snapshot;
 mod tls;
 mod transport;
 

@@ -1,0 +1,157 @@
+//! etcd_snapshot: the procedures' "take a backup", "check the backup" and "restore the data
+//! dir" steps. `saved` and `backup` talk to one healthy member; `verified` and `restored` work
+//! on files only and need no cluster.
+
+use ansible_module::{run, Failure, Kind, Module, ModuleSpec, Opt, Response};
+use etcd_api::{connection_options, ConnOpts};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+mod backup;
+mod fsutil;
+mod manifest;
+mod restore;
+mod save;
+mod verify;
+
+fn spec() -> ModuleSpec {
+    // The cluster is needed only to take a snapshot: verifying and restoring are file work.
+    let conn = connection_options().into_iter().map(|o| Opt {
+        required: false,
+        ..o
+    });
+    ModuleSpec::new(
+        "etcd_snapshot",
+        "Save, verify and restore etcd snapshots; write and prune backup bundles",
+    )
+    .options(conn)
+    .option(
+        Opt::str("state")
+            .default("saved")
+            .choices(["saved", "verified", "restored", "backup"])
+            .help("what to do with path"),
+    )
+    .option(Opt::path("path").required().help(
+        "snapshot file (or directory for a new one, or a backup bundle); backup root for backup",
+    ))
+    .option(Opt::path("data_dir").help("restored: the member's data dir"))
+    .option(Opt::str("name").help("restored: the member's name"))
+    .option(Opt::raw("initial_cluster").help("restored: name=url,... or a dict name: url"))
+    .option(
+        Opt::str("initial_cluster_token")
+            .default("etcd-cluster")
+            .help("restored: the new cluster's token"),
+    )
+    .option(
+        Opt::list("initial_advertise_peer_urls", Kind::Str)
+            .help("restored: this member's peer URLs (default: its URLs in initial_cluster)"),
+    )
+    .option(
+        Opt::bool("skip_hash_check")
+            .default(false)
+            .help("restored: restore a file without a sha256 trailer, unverified"),
+    )
+    .option(
+        Opt::bool("force")
+            .default(false)
+            .help("restored: move a non-empty data_dir aside (never deleted)"),
+    )
+    .option(
+        Opt::list("config_paths", Kind::Path)
+            .default(vec!["/etc/etcd"])
+            .help("backup: files and trees copied into the bundle"),
+    )
+    .option(Opt::int("keep").help("backup: bundles to keep in path, the new one included"))
+    .required_if("state", "saved", &["endpoints"], false)
+    .required_if("state", "backup", &["endpoints"], false)
+    .required_if(
+        "state",
+        "restored",
+        &["data_dir", "name", "initial_cluster"],
+        false,
+    )
+}
+
+fn main() {
+    run(spec(), |m| {
+        let path = m.params.path("path").unwrap_or_default();
+        match m.params.str("state").unwrap_or("saved") {
+            "verified" => verify::verify(&path),
+            "restored" => restore::restore(&restore_args(m, path)),
+            "backup" => backup::backup(&conn(m)?, &backup_args(m, &path)?),
+            _ => saved(m, &path),
+        }
+    })
+}
+
+fn conn(m: &Module) -> Result<ConnOpts, Failure> {
+    ConnOpts::from_params(&m.params)
+}
+
+/// A new snapshot every time: `saved` always reports a change, except as a dry run.
+fn saved(m: &Module, path: &Path) -> Result<Response, Failure> {
+    let conn = conn(m)?;
+    let file = save::target_file(path, SystemTime::now());
+    let dir = save::parent_dir(&file)?;
+    match save::save(&conn, &file, &dir, m.check_mode())? {
+        save::Saved::Planned(plan) => Ok(Response::new()
+            .changed(true)
+            .msg(format!(
+                "would save a snapshot of ~{} bytes from {} to {}",
+                plan.db_size,
+                plan.endpoint,
+                file.display()
+            ))
+            .merge(&plan)),
+        save::Saved::Done(report) => Ok(Response::new()
+            .changed(true)
+            .msg(format!(
+                "saved a snapshot of {} ({} bytes, revision {}) from {} to {} in {} ms",
+                report.cluster_id,
+                report.size,
+                report.revision,
+                report.endpoint,
+                report.path.display(),
+                report.took_ms
+            ))
+            .merge(&report)),
+    }
+}
+
+fn restore_args(m: &Module, snapshot: PathBuf) -> restore::RestoreArgs {
+    let p = &m.params;
+    restore::RestoreArgs {
+        snapshot,
+        data_dir: p.path("data_dir").unwrap_or_default(),
+        name: p.string("name").unwrap_or_default(),
+        initial_cluster: p.get("initial_cluster").cloned().unwrap_or_default(),
+        token: p.string("initial_cluster_token").unwrap_or_default(),
+        peer_urls: p.strings("initial_advertise_peer_urls"),
+        skip_hash_check: p.bool("skip_hash_check"),
+        force: p.bool("force"),
+        check_mode: m.check_mode(),
+    }
+}
+
+fn backup_args<'a>(m: &Module, root: &'a Path) -> Result<backup::BackupArgs<'a>, Failure> {
+    let keep = match m.params.int("keep") {
+        None => None,
+        Some(k) if k >= 1 => Some(k as usize),
+        Some(k) => {
+            return Err(Failure::new(format!(
+                "keep must be at least 1 (the new bundle is always kept), not {k}"
+            )))
+        }
+    };
+    Ok(backup::BackupArgs {
+        root,
+        config_paths: m
+            .params
+            .strings("config_paths")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        keep,
+        check_mode: m.check_mode(),
+    })
+}

@@ -1,0 +1,180 @@
+//! MANIFEST.json of a backup bundle: what each file in the bundle was when it was written (size,
+//! mode, sha256, or a symlink's target) and what the snapshot held, so that `verified` can
+//! tell an intact bundle from one that was altered, truncated or half-copied.
+
+use crate::fsutil::sha256_file;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+pub const FILE: &str = "MANIFEST.json";
+/// Bundles carrying another format are not ours: retention never touches them.
+pub const FORMAT: &str = "etcd-ops-backup/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: String,
+    /// UTC, `YYYY-MM-DD@HH:MM:SS`.
+    pub created: String,
+    pub created_ms: u64,
+    pub etcd_version: String,
+    pub cluster_id: String,
+    pub member_id: String,
+    pub endpoint: String,
+    pub snapshot: SnapshotEntry,
+    /// Every file, directory and symlink of the bundle but the manifest, sorted by path.
+    pub files: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotEntry {
+    /// Relative to the bundle.
+    pub file: String,
+    /// sha256 of the database bytes (the trailer).
+    pub sha256: String,
+    pub hash: u32,
+    pub revision: i64,
+    pub total_key: u64,
+    pub total_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// Relative to the bundle.
+    pub path: String,
+    /// `file`, `dir` or `symlink`.
+    pub kind: String,
+    /// Permission bits, octal (`0600`).
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// One way a bundle differs from its manifest.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Difference {
+    pub path: String,
+    pub problem: String,
+}
+
+/// Describes `rel` as it is now in `bundle`, without following a symlink.
+pub fn describe(bundle: &Path, rel: &str) -> Result<Entry, String> {
+    let p = bundle.join(rel);
+    let md = fs::symlink_metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mode = format!("{:04o}", md.permissions().mode() & 0o7777);
+    let mut e = Entry {
+        path: rel.to_string(),
+        kind: String::new(),
+        mode,
+        size: None,
+        sha256: None,
+        target: None,
+    };
+    let ft = md.file_type();
+    if ft.is_symlink() {
+        e.kind = "symlink".into();
+        let t = fs::read_link(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        e.target = Some(t.to_string_lossy().into_owned());
+    } else if ft.is_dir() {
+        e.kind = "dir".into();
+    } else if ft.is_file() {
+        e.kind = "file".into();
+        e.size = Some(md.len());
+        e.sha256 = Some(sha256_file(&p)?);
+    } else {
+        e.kind = "special".into();
+    }
+    Ok(e)
+}
+
+pub fn read(bundle: &Path) -> Result<Manifest, String> {
+    let p = bundle.join(FILE);
+    let text = fs::read_to_string(&p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+    let m: Manifest =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not ours: {e}", p.display()))?;
+    if m.format != FORMAT {
+        return Err(format!(
+            "{}: format {:?}, expected {FORMAT:?}",
+            p.display(),
+            m.format
+        ));
+    }
+    Ok(m)
+}
+
+/// Compares every entry with the bundle as it is, and lists files the manifest does not know.
+pub fn differences(bundle: &Path, m: &Manifest) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut known = std::collections::BTreeSet::new();
+    for want in &m.files {
+        known.insert(want.path.clone());
+        let diff = |problem: String| Difference {
+            path: want.path.clone(),
+            problem,
+        };
+        let have = match describe(bundle, &want.path) {
+            Ok(h) => h,
+            Err(e) => {
+                out.push(diff(format!("missing or unreadable ({e})")));
+                continue;
+            }
+        };
+        if have.kind != want.kind {
+            out.push(diff(format!("is a {}, was a {}", have.kind, want.kind)));
+            continue;
+        }
+        if have.size != want.size {
+            out.push(diff(format!(
+                "size {} bytes, manifest says {}",
+                have.size.unwrap_or(0),
+                want.size.unwrap_or(0)
+            )));
+        } else if have.sha256 != want.sha256 {
+            out.push(diff("content changed (sha256 differs)".into()));
+        }
+        if have.target != want.target {
+            out.push(diff(format!(
+                "symlink points to {:?}, manifest says {:?}",
+                have.target.unwrap_or_default(),
+                want.target.clone().unwrap_or_default()
+            )));
+        }
+        if have.mode != want.mode {
+            out.push(diff(format!(
+                "mode {}, manifest says {}",
+                have.mode, want.mode
+            )));
+        }
+    }
+    for extra in walk_relative(bundle) {
+        if extra != FILE && !known.contains(&extra) {
+            out.push(Difference {
+                path: extra,
+                problem: "not in the manifest".into(),
+            });
+        }
+    }
+    out
+}
+
+/// Every path under `bundle`, relative, without following symlinks.
+pub fn walk_relative(bundle: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(bundle)
+        .follow_links(false)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(bundle)
+                .ok()
+                .map(|r| r.to_string_lossy().into_owned())
+        })
+        .collect()
+}
