@@ -10,6 +10,8 @@ LIBRARY := playbooks/library
 MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.yml)))
 MODULES := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/$(m).yml),$(m)))
 LAB_DIR ?= lab
+# Helpers and CI may share a cargo target dir outside the tree.
+CARGO_TARGET_DIR ?= target
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -24,8 +26,8 @@ build: setup
 	$(CARGO) build --release --target $(TARGET) $(addprefix -p ,$(MODULES))
 	@mkdir -p $(LIBRARY)
 	@for m in $(MODULES); do \
-	    install -m 0755 $(or $(CARGO_TARGET_DIR),target)/$(TARGET)/release/$$m $(LIBRARY)/$$m; \
-	    install -m 0644 modules/$$m/$$m.yml $(LIBRARY)/$$m.yml; \
+	    install -m 0755 $(CARGO_TARGET_DIR)/$(TARGET)/release/$$m $(LIBRARY)/$$m || exit 1; \
+	    install -m 0644 modules/$$m/$$m.yml $(LIBRARY)/$$m.yml || exit 1; \
 	done
 	@echo "installed into $(LIBRARY): $(MODULES)"
 

@@ -60,8 +60,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     stage_atomic(path, bytes)?.commit()
 }
 
+/// [`write_atomic`] with a fixed mode instead of the original's: private keys must end up
+/// 0600 even when an operator's copy was group- or world-readable. The owner is still kept.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    stage_atomic_mode(path, bytes, mode)?.commit()
+}
+
 /// First half of [`write_atomic`]: everything but the rename.
 pub fn stage_atomic(path: &Path, bytes: &[u8]) -> Result<StagedWrite> {
+    stage(path, bytes, None)
+}
+
+/// First half of [`write_atomic_mode`].
+pub fn stage_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<StagedWrite> {
+    stage(path, bytes, Some(mode & 0o7777))
+}
+
+fn stage(path: &Path, bytes: &[u8], fixed_mode: Option<u32>) -> Result<StagedWrite> {
     let target = resolve_symlinks(path)?;
     let original = match fs::metadata(&target) {
         Ok(m) => Some(m),
@@ -79,8 +94,13 @@ pub fn stage_atomic(path: &Path, bytes: &[u8]) -> Result<StagedWrite> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    // Owner-only until the content is complete; a new file then gets the umask's default.
-    let mode = if original.is_some() { 0o600 } else { 0o666 };
+    // Owner-only until the content is complete; a new file then gets the umask's default,
+    // unless the caller fixed the mode (then the umask must not widen or narrow it).
+    let mode = if original.is_some() || fixed_mode.is_some() {
+        0o600
+    } else {
+        0o666
+    };
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -96,9 +116,12 @@ pub fn stage_atomic(path: &Path, bytes: &[u8]) -> Result<StagedWrite> {
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .map_err(|e| Error::io("writing", tmp, e))?;
-    if let Some(m) = original {
-        fs::set_permissions(tmp, fs::Permissions::from_mode(m.mode() & 0o7777))
+    let final_mode = fixed_mode.or(original.as_ref().map(|m| m.mode() & 0o7777));
+    if let Some(mode) = final_mode {
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("setting mode on", tmp, e))?;
+    }
+    if let Some(m) = original {
         let tm = file
             .metadata()
             .map_err(|e| Error::io("reading metadata of", tmp, e))?;

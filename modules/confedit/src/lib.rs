@@ -32,7 +32,9 @@ pub mod text;
 pub mod url;
 pub mod yamlseq;
 
-pub use atomic::{backup, stage_atomic, write_atomic, StagedWrite};
+pub use atomic::{
+    backup, stage_atomic, stage_atomic_mode, write_atomic, write_atomic_mode, StagedWrite,
+};
 pub use edit::{apply_edit, EditOptions, EditOutcome};
 pub use envfile::EnvFile;
 pub use error::{Error, Result};

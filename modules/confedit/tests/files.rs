@@ -3,7 +3,9 @@
 mod common;
 
 use common::{fixture, TempDir};
-use confedit::{apply_edit, backup, stage_atomic, write_atomic, EditOptions, EnvFile, Error};
+use confedit::{
+    apply_edit, backup, stage_atomic, write_atomic, write_atomic_mode, EditOptions, EnvFile, Error,
+};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -48,6 +50,25 @@ fn write_keeps_mode_and_owner() {
     }
     // Only the file itself is left: no temp files.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn write_with_fixed_mode_overrides_original_mode_and_umask() {
+    let dir = TempDir::new("fixedmode");
+    let existing = dir.join("server.key");
+    fs::write(&existing, "old").unwrap();
+    fs::set_permissions(&existing, fs::Permissions::from_mode(0o644)).unwrap();
+    write_atomic_mode(&existing, b"new", 0o600).unwrap();
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "new");
+    assert_eq!(mode(&existing), 0o600);
+
+    let fresh = dir.join("peer.key");
+    write_atomic_mode(&fresh, b"key", 0o600).unwrap();
+    assert_eq!(mode(&fresh), 0o600);
+    let cert = dir.join("peer.crt");
+    write_atomic_mode(&cert, b"cert", 0o644).unwrap();
+    assert_eq!(mode(&cert), 0o644);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
 }
 
 #[test]
