@@ -5,6 +5,9 @@ SHELL := /bin/bash
 TARGET ?= x86_64-unknown-linux-musl
 VENV := .venv
 CARGO ?= cargo
+# Where cargo puts its output; honour the environment so a shared target dir works.
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
 LIBRARY := playbooks/library
 # A module is a crate under modules/ that ships a sidecar doc named after it.
 MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.yml)))
@@ -24,7 +27,7 @@ build: setup
 	$(CARGO) build --release --target $(TARGET) $(addprefix -p ,$(MODULES))
 	@mkdir -p $(LIBRARY)
 	@for m in $(MODULES); do \
-	    install -m 0755 target/$(TARGET)/release/$$m $(LIBRARY)/$$m; \
+	    install -m 0755 $(CARGO_TARGET_DIR)/$(TARGET)/release/$$m $(LIBRARY)/$$m; \
 	    install -m 0644 modules/$$m/$$m.yml $(LIBRARY)/$$m.yml; \
 	done
 	@echo "installed into $(LIBRARY): $(MODULES)"
