@@ -104,7 +104,8 @@ fn parse_doc(text: &str) -> Result<Value> {
     text::check_text(text)?;
     let doc: Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
         Some(loc) => Error::parse(
-            duplicate_key_line(text, &e.to_string(), loc.line()).unwrap_or(loc.line()),
+            duplicate_key_line(text, &e.to_string(), loc.line(), loc.column())
+                .unwrap_or(loc.line()),
             format!("invalid YAML: {e}"),
         ),
         None => Error::invalid(format!("invalid YAML: {e}")),
@@ -118,21 +119,24 @@ fn parse_doc(text: &str) -> Result<Value> {
     Ok(doc)
 }
 
-/// serde_yaml places a duplicate-key error at the start of the mapping; the operator needs the
-/// line of the second occurrence: the next line from there with the same key and indentation
-/// as the first.
-fn duplicate_key_line(text: &str, msg: &str, from_line: usize) -> Option<usize> {
+/// serde_yaml places a duplicate-key error at the start of the mapping (line and column); the
+/// operator needs the line of the second occurrence: the second line of that mapping, at its
+/// indentation, with that key.
+fn duplicate_key_line(text: &str, msg: &str, line: usize, column: usize) -> Option<usize> {
     let key = msg
         .split_once("duplicate entry with key \"")?
         .1
         .split('"')
         .next()?;
+    let ind = column.saturating_sub(1);
     let lines = text::split_lines(text);
-    let mut same_key = (from_line.saturating_sub(1)..lines.len())
-        .filter(|&i| key_of(text::body_of(lines[i])) == Some(key));
-    let first = same_key.next()?;
-    let ind = indent(lines[first]);
-    same_key.find(|&i| indent(lines[i]) == ind).map(|i| i + 1)
+    let mapping = (line.saturating_sub(1)..lines.len())
+        .filter(|&i| !is_trivia(lines[i]))
+        .take_while(|&i| indent(lines[i]) >= ind);
+    mapping
+        .filter(|&i| indent(lines[i]) == ind && key_of(text::body_of(lines[i])) == Some(key))
+        .nth(1)
+        .map(|i| i + 1)
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -164,7 +164,7 @@ fn bad_input_fails_clearly_and_leaves_the_file_alone() {
         ("unterminated quote", cfg.replace("controllers: '*'", "controllers: '*").into_bytes(), replace_member(),
          "reading {p}: line 128: invalid YAML: found unexpected end of stream"),
         ("duplicate keys", format!("{cfg}kind: MasterConfig\n").into_bytes(), replace_member(),
-         "reading {p}: line 127: invalid YAML: duplicate entry with key \"kind\""),
+         "reading {p}: line 128: invalid YAML: duplicate entry with key \"kind\""),
         ("urls that is not a list", cfg.replace("  urls:\n  - https://master-0.example.com:2379\n  - https://master-1.example.com:2379\n  - https://master-2.example.com:2379\n", "  urls: https://master-0.example.com:2379\n").into_bytes(),
          replace_member(), "{p}: etcdClientInfo.urls is a string, not a list"),
         ("YAML that is not a mapping", b"- https://master-0.example.com:2379\n".to_vec(), replace_member(),
