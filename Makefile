@@ -5,6 +5,9 @@ SHELL := /bin/bash
 TARGET ?= x86_64-unknown-linux-musl
 VENV := .venv
 CARGO ?= cargo
+# Where cargo puts its output; honour the environment so a shared target dir works.
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
 LIBRARY := playbooks/library
 # A module is a crate under modules/ that ships a sidecar doc named after it.
 MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.yml)))

@@ -286,6 +286,14 @@ impl EnvFile {
             .collect()
     }
 
+    /// The 1-based line the key is set on, as parsed (None for a key added since parsing), so
+    /// that checks on values can point the operator at the line.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        self.find(key)
+            .map(|i| self.entries[i].line)
+            .filter(|&l| l > 0)
+    }
+
     /// How the key's value is written, if the key is set.
     pub fn quote_of(&self, key: &str) -> Option<Quote> {
         self.find(key)
@@ -512,6 +520,17 @@ mod tests {
         assert_eq!(e.to_string(), "A set twice: lines 1 and 3");
         let e = EnvFile::parse("A=1\0\n").unwrap_err();
         assert!(e.to_string().contains("NUL"), "{e}");
+    }
+
+    #[test]
+    fn line_of_counts_physical_lines() {
+        let mut f = EnvFile::parse("# c\nA=\"x\ny\"\nB=1\\\n 2\nC=3\n").unwrap();
+        assert_eq!(f.line_of("A"), Some(2));
+        assert_eq!(f.line_of("B"), Some(4));
+        assert_eq!(f.line_of("C"), Some(6));
+        f.set("D", "4").unwrap();
+        assert_eq!(f.line_of("D"), None);
+        assert_eq!(f.line_of("Z"), None);
     }
 
     #[test]

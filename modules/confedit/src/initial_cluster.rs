@@ -105,6 +105,19 @@ impl InitialCluster {
         self.entries.retain(|(n, _)| n != name);
         self.entries.len() != before
     }
+
+    /// Remove the entry with this peer URL (a member keeps its other URLs). Procedures often
+    /// know a dead member only by its address; a trailing slash does not matter.
+    pub fn remove_peer_url(&mut self, url: &str) -> bool {
+        let bare = |u: &str| u.strip_suffix('/').unwrap_or(u).to_string();
+        let before = self.entries.len();
+        self.entries.retain(|(_, u)| bare(u) != bare(url));
+        self.entries.len() != before
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 fn check_name(name: &str) -> std::result::Result<(), &'static str> {
@@ -159,6 +172,17 @@ mod tests {
             e.to_string(),
             "https://10.0.0.3:2380 is already the peer URL of m2"
         );
+    }
+
+    #[test]
+    fn remove_by_peer_url() {
+        let mut c = InitialCluster::parse("a=http://x:1,b=http://y:1,a=http://z:1").unwrap();
+        assert!(c.remove_peer_url("http://z:1/"));
+        assert!(!c.remove_peer_url("http://z:1"));
+        assert_eq!(c.render(), "a=http://x:1,b=http://y:1");
+        assert!(c.remove_peer_url("http://y:1"));
+        assert!(c.remove_peer_url("http://x:1"));
+        assert!(c.is_empty());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! them, so every editor here models a file as its original lines and rewrites only the lines an
 //! edit must touch; everything else is kept byte for byte. Writes are atomic and keep mode and
 //! owner (see [`atomic`]); [`edit::apply_edit`] ties reading, editing, re-parsing, backup and
-//! writing together for the modules.
+//! writing together for the modules; with the `ansible` feature, [`module`] adds the glue the
+//! etcd-ops Ansible modules share.
 //!
 //! A module is then a thin wrapper:
 //!
@@ -28,8 +29,11 @@ pub mod envfile;
 pub mod error;
 pub mod initial_cluster;
 pub mod inventory;
+#[cfg(feature = "ansible")]
+pub mod module;
 pub mod text;
 pub mod url;
+pub mod urllist;
 pub mod yamlseq;
 
 pub use atomic::{
@@ -41,4 +45,5 @@ pub use error::{Error, Result};
 pub use initial_cluster::InitialCluster;
 pub use inventory::Inventory;
 pub use url::{validate_url, EtcdUrl};
+pub use urllist::{split_list, ListEdit};
 pub use yamlseq::{get_seq, set_seq};

@@ -103,7 +103,11 @@ pub fn set_seq(text: &str, path: &str, items: &[String]) -> Result<String> {
 fn parse_doc(text: &str) -> Result<Value> {
     text::check_text(text)?;
     let doc: Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => Error::parse(loc.line(), format!("invalid YAML: {e}")),
+        Some(loc) => Error::parse(
+            duplicate_key_line(text, &e.to_string(), loc.line(), loc.column())
+                .unwrap_or(loc.line()),
+            format!("invalid YAML: {e}"),
+        ),
         None => Error::invalid(format!("invalid YAML: {e}")),
     })?;
     if !doc.is_mapping() {
@@ -113,6 +117,26 @@ fn parse_doc(text: &str) -> Result<Value> {
         )));
     }
     Ok(doc)
+}
+
+/// serde_yaml places a duplicate-key error at the start of the mapping (line and column); the
+/// operator needs the line of the second occurrence: the second line of that mapping, at its
+/// indentation, with that key.
+fn duplicate_key_line(text: &str, msg: &str, line: usize, column: usize) -> Option<usize> {
+    let key = msg
+        .split_once("duplicate entry with key \"")?
+        .1
+        .split('"')
+        .next()?;
+    let ind = column.saturating_sub(1);
+    let lines = text::split_lines(text);
+    let mapping = (line.saturating_sub(1)..lines.len())
+        .filter(|&i| !is_trivia(lines[i]))
+        .take_while(|&i| indent(lines[i]) >= ind);
+    mapping
+        .filter(|&i| indent(lines[i]) == ind && key_of(text::body_of(lines[i])) == Some(key))
+        .nth(1)
+        .map(|i| i + 1)
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -397,6 +421,14 @@ mod tests {
         assert!(!is_plain_safe("~", false));
         assert!(!is_plain_safe("a,b", true));
         assert!(!is_plain_safe("", false));
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_second_one() {
+        let e = validate("a: 1\nb:\n  k: 1\n  c: 2\n  k: 3\nd: 4\n").unwrap_err();
+        assert_eq!(e.line(), Some(5), "{e}");
+        let e = validate("kind: A\nx:\n  kind: B\nkind: C\n").unwrap_err();
+        assert_eq!(e.line(), Some(4), "{e}");
     }
 
     #[test]

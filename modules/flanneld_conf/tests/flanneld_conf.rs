@@ -1,0 +1,256 @@
+//! flanneld_conf through its real binary, on copies of a real /etc/sysconfig/flanneld.
+
+use modtest::{replace_once, run, snapshot, TempDir};
+use serde_json::{json, Value};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_flanneld_conf");
+const LINE: &str =
+    "FLANNEL_ETCD_ENDPOINTS=\"https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.3:2379\"";
+
+fn args(path: &Path, mut extra: Value) -> Value {
+    extra["path"] = json!(path);
+    extra
+}
+
+fn replace_member() -> Value {
+    json!({"remove": ["https://10.0.0.3:2379"], "add": ["https://10.0.0.4:2379"]})
+}
+
+fn golden(before: &str) -> String {
+    replace_once(
+        before,
+        LINE,
+        "FLANNEL_ETCD_ENDPOINTS=\"https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.4:2379\"",
+    )
+}
+
+#[test]
+fn sidecar_doc_matches_the_option_spec() {
+    modtest::assert_doc_matches_spec(
+        BIN,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("flanneld_conf.yml"),
+    );
+}
+
+#[test]
+fn add_and_remove_keep_order_quoting_and_the_rest() {
+    let dir = TempDir::new("fl-golden");
+    let p = dir.fixture("flanneld", "flanneld");
+    let before = fs::read_to_string(&p).unwrap();
+    let out = run(BIN, &args(&p, replace_member())).ok();
+    assert!(out.changed());
+    assert_eq!(fs::read_to_string(&p).unwrap(), golden(&before));
+    assert_eq!(
+        out.json["endpoints"],
+        json!([
+            "https://10.0.0.1:2379",
+            "https://10.0.0.2:2379",
+            "https://10.0.0.4:2379"
+        ])
+    );
+    let snap = snapshot(&p);
+    assert!(!run(BIN, &args(&p, replace_member())).ok().changed());
+    assert_eq!(snapshot(&p), snap);
+}
+
+#[test]
+fn exact_list_drops_duplicates_and_same_list_is_no_change() {
+    let dir = TempDir::new("fl-exact");
+    let p = dir.fixture("flanneld", "flanneld");
+    let before = fs::read_to_string(&p).unwrap();
+    let exact = json!({"endpoints": ["https://10.0.0.2:2379", "https://10.0.0.2:2379/", "https://10.0.0.1:2379"]});
+    run(BIN, &args(&p, exact.clone())).ok();
+    let expected = replace_once(
+        &before,
+        LINE,
+        "FLANNEL_ETCD_ENDPOINTS=\"https://10.0.0.2:2379,https://10.0.0.1:2379\"",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    assert!(!run(BIN, &args(&p, exact)).ok().changed());
+    // Written with spaces by hand: the same list, so the line stays as the operator wrote it.
+    let spaced = before.replace(",https", ", https");
+    fs::write(&p, &spaced).unwrap();
+    let out = run(BIN, &args(&p, json!({"add": ["https://10.0.0.1:2379"]}))).ok();
+    assert!(!out.changed());
+    assert_eq!(fs::read_to_string(&p).unwrap(), spaced);
+}
+
+#[test]
+fn missing_key_goes_under_its_commented_default_or_at_the_end() {
+    let dir = TempDir::new("fl-new");
+    let p = dir.join("flanneld");
+    fs::write(&p, "# etcd url location\n#FLANNEL_ETCD_ENDPOINTS=\"http://127.0.0.1:2379\"\nFLANNEL_ETCD_PREFIX=/atomic.io/network\n").unwrap();
+    run(BIN, &args(&p, json!({"add": ["https://10.0.0.1:2379"]}))).ok();
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        "# etcd url location\n#FLANNEL_ETCD_ENDPOINTS=\"http://127.0.0.1:2379\"\n\
+         FLANNEL_ETCD_ENDPOINTS=\"https://10.0.0.1:2379\"\nFLANNEL_ETCD_PREFIX=/atomic.io/network\n"
+    );
+    let out = run(
+        BIN,
+        &args(&p, json!({"key": "ETCD_ENDPOINTS", "endpoints": "https://10.0.0.1:2379,https://10.0.0.2:2379"})),
+    )
+    .ok();
+    assert_eq!(out.json["endpoints"].as_array().unwrap().len(), 2);
+    assert!(fs::read_to_string(&p)
+        .unwrap()
+        .ends_with("\nETCD_ENDPOINTS=https://10.0.0.1:2379,https://10.0.0.2:2379\n"));
+}
+
+#[test]
+fn check_mode_diff_and_backup() {
+    let dir = TempDir::new("fl-check");
+    let p = dir.fixture("flanneld", "flanneld");
+    let snap = snapshot(&p);
+    let before = String::from_utf8(snap.0.clone()).unwrap();
+    let mut a = args(&p, replace_member());
+    a["_ansible_check_mode"] = json!(true);
+    a["_ansible_diff"] = json!(true);
+    a["backup"] = json!(true);
+    let out = run(BIN, &a).ok();
+    assert!(out.changed());
+    assert_eq!(snapshot(&p), snap);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    let header = p.display().to_string();
+    assert_eq!(
+        out.json["diff"],
+        json!({"before": before, "after": golden(&before), "before_header": header, "after_header": header})
+    );
+    a["_ansible_check_mode"] = json!(false);
+    let out = run(BIN, &a).ok();
+    let backup = out.json["backup_file"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(backup).unwrap(), before);
+}
+
+#[test]
+fn mode_owner_and_symlink_are_kept() {
+    let dir = TempDir::new("fl-meta");
+    let real = dir.fixture("flanneld", "flanneld.real");
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+    let as_root = modtest::running_as_root();
+    if as_root {
+        std::os::unix::fs::chown(&real, Some(995), Some(994)).unwrap();
+    }
+    let link = dir.join("flanneld");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let before = fs::read_to_string(&real).unwrap();
+    run(BIN, &args(&link, replace_member())).ok();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read_to_string(&real).unwrap(), golden(&before));
+    let m = fs::metadata(&real).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o600);
+    if as_root {
+        assert_eq!((m.uid(), m.gid()), (995, 994));
+    }
+}
+
+#[test]
+fn bad_input_fails_clearly_and_leaves_the_file_alone() {
+    let dir = TempDir::new("fl-bad");
+    let fl = modtest::fixture("flanneld");
+    let cases: Vec<(&str, Vec<u8>, Value, &str)> = vec![
+        (
+            "binary garbage",
+            b"\0\0\0\x01\x02".to_vec(),
+            replace_member(),
+            "reading {p}: line 1: NUL byte: this is not a text file",
+        ),
+        (
+            "unterminated quote",
+            fl.replace("flannel-key.pem\"", "flannel-key.pem")
+                .into_bytes(),
+            replace_member(),
+            "reading {p}: line 11: unterminated double quote",
+        ),
+        (
+            "duplicate key",
+            format!("{fl}\nFLANNEL_ETCD_PREFIX=/x\n").into_bytes(),
+            replace_member(),
+            "reading {p}: FLANNEL_ETCD_PREFIX set twice: lines 8 and 13",
+        ),
+        (
+            "URL without scheme",
+            fl.clone().into_bytes(),
+            json!({"add": ["10.0.0.4:2379"]}),
+            "{p}: invalid URL `10.0.0.4:2379`: expected http:// or https://",
+        ),
+        (
+            "emptied list",
+            fl.clone().into_bytes(),
+            json!({"remove": ["https://10.0.0.1:2379", "https://10.0.0.2:2379", "https://10.0.0.3:2379"]}),
+            "{p}: the edit would leave no URLs; refusing",
+        ),
+        (
+            "endpoints with add",
+            fl.clone().into_bytes(),
+            json!({"endpoints": ["https://a:1"], "add": ["https://b:1"]}),
+            "parameters are mutually exclusive: endpoints|add",
+        ),
+        (
+            "nothing asked",
+            fl.clone().into_bytes(),
+            json!({}),
+            "nothing to do: give endpoints, or add and/or remove",
+        ),
+        (
+            "bad key",
+            fl.clone().into_bytes(),
+            json!({"key": "FLANNEL-ETCD", "add": ["https://b:1"]}),
+            "key `FLANNEL-ETCD` is not a valid variable name",
+        ),
+        (
+            "endpoints not a list",
+            fl.clone().into_bytes(),
+            json!({"endpoints": {"a": 1}}),
+            "argument 'endpoints' is of type dict and we were unable to convert to list",
+        ),
+        (
+            "unknown option",
+            fl.clone().into_bytes(),
+            json!({"urls": ["https://b:1"]}),
+            "Unsupported parameters for (flanneld_conf) module: urls.",
+        ),
+    ];
+    for (what, content, extra, expected) in cases {
+        let p = dir.join("flanneld");
+        fs::write(&p, &content).unwrap();
+        let before = snapshot(&p);
+        let msg = run(BIN, &args(&p, extra)).err();
+        let expected = expected.replace("{p}", &p.display().to_string());
+        assert!(
+            msg.starts_with(&expected),
+            "{what}:\n got {msg}\nwant {expected}"
+        );
+        assert_eq!(snapshot(&p), before, "{what}: file touched");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{what}: temp file left"
+        );
+    }
+    let p = dir.join("missing");
+    let msg = run(BIN, &args(&p, replace_member())).err();
+    assert_eq!(
+        msg,
+        format!(
+            "{} does not exist (set create: true to create it)",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn unwritable_target_fails_with_the_path() {
+    let msg = run(
+        BIN,
+        &json!({"path": "/proc/etcd-ops-flanneld", "create": true, "add": ["https://10.0.0.1:2379"]}),
+    )
+    .err();
+    assert!(msg.starts_with("creating temp file in /proc: "), "{msg}");
+}

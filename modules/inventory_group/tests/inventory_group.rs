@@ -1,0 +1,248 @@
+//! inventory_group through its real binary, on copies of a real OpenShift INI inventory.
+
+use modtest::{replace_once, run, snapshot, TempDir};
+use serde_json::{json, Value};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_inventory_group");
+const M3: &str =
+    "master-3.example.com openshift_node_group_name='node-config-master' openshift_ip=10.0.0.4\n";
+
+fn args(path: &Path, mut extra: Value) -> Value {
+    extra["path"] = json!(path);
+    extra
+}
+
+fn to_new_etcd() -> Value {
+    json!({"host": "master-3.example.com", "group": "new_etcd"})
+}
+
+#[test]
+fn sidecar_doc_matches_the_option_spec() {
+    modtest::assert_doc_matches_spec(
+        BIN,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory_group.yml"),
+    );
+}
+
+/// Scaleup: into [new_etcd] with the variables it has in [nodes], then moved to [etcd].
+#[test]
+fn move_a_host_from_new_etcd_to_etcd() {
+    let dir = TempDir::new("ig-move");
+    let p = dir.fixture("osev3-inventory", "hosts");
+    let before = fs::read_to_string(&p).unwrap();
+    let out = run(BIN, &args(&p, to_new_etcd())).ok();
+    assert!(out.changed());
+    assert_eq!(out.json["hosts"], json!(["master-3.example.com"]));
+    let with_new = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
+    assert_eq!(fs::read_to_string(&p).unwrap(), with_new);
+    let snap = snapshot(&p);
+    assert!(!run(BIN, &args(&p, to_new_etcd())).ok().changed());
+    assert_eq!(snapshot(&p), snap);
+
+    let etcd_line = "master-3.example.com etcd_ip=10.0.0.4 openshift_ip=10.0.0.4";
+    run(BIN, &args(&p, json!({"host": etcd_line, "group": "etcd"}))).ok();
+    let out = run(
+        BIN,
+        &args(
+            &p,
+            json!({"host": "master-3.example.com", "group": "new_etcd", "state": "absent"}),
+        ),
+    )
+    .ok();
+    assert_eq!(out.json["hosts"], json!([]));
+    let expected = replace_once(
+        &before,
+        "  # replaced 2019-04 after disk failure\n",
+        &format!("  # replaced 2019-04 after disk failure\n{etcd_line}\n"),
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+}
+
+#[test]
+fn removing_a_member_keeps_comments_and_other_groups() {
+    let dir = TempDir::new("ig-rm");
+    let p = dir.fixture("osev3-inventory", "hosts");
+    let before = fs::read_to_string(&p).unwrap();
+    let a = args(
+        &p,
+        json!({"host": "master-2.example.com", "group": "etcd", "state": "absent"}),
+    );
+    let out = run(BIN, &a).ok();
+    assert_eq!(
+        out.json["hosts"],
+        json!(["master-0.example.com", "master-1.example.com"])
+    );
+    let expected = replace_once(
+        &before,
+        "master-2.example.com etcd_ip=10.0.0.3 openshift_ip=10.0.0.3  # replaced 2019-04 after disk failure\n",
+        "",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    assert!(!run(BIN, &a).ok().changed());
+}
+
+#[test]
+fn check_mode_diff_and_backup() {
+    let dir = TempDir::new("ig-check");
+    let p = dir.fixture("osev3-inventory", "hosts");
+    let snap = snapshot(&p);
+    let before = String::from_utf8(snap.0.clone()).unwrap();
+    let mut a = args(&p, to_new_etcd());
+    a["_ansible_check_mode"] = json!(true);
+    a["_ansible_diff"] = json!(true);
+    a["backup"] = json!(true);
+    let out = run(BIN, &a).ok();
+    assert!(out.changed());
+    assert_eq!(snapshot(&p), snap);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    let header = p.display().to_string();
+    let after = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
+    assert_eq!(
+        out.json["diff"],
+        json!({"before": before, "after": after, "before_header": header, "after_header": header})
+    );
+    a["_ansible_check_mode"] = json!(false);
+    let out = run(BIN, &a).ok();
+    let backup = out.json["backup_file"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(backup).unwrap(), before);
+}
+
+#[test]
+fn mode_owner_and_symlink_are_kept() {
+    let dir = TempDir::new("ig-meta");
+    let real = dir.fixture("osev3-inventory", "hosts.real");
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+    let as_root = modtest::running_as_root();
+    if as_root {
+        std::os::unix::fs::chown(&real, Some(991), Some(990)).unwrap();
+    }
+    let link = dir.join("hosts");
+    std::os::unix::fs::symlink("hosts.real", &link).unwrap();
+    let before = fs::read_to_string(&real).unwrap();
+    run(BIN, &args(&link, to_new_etcd())).ok();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let after = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
+    assert_eq!(fs::read_to_string(&real).unwrap(), after);
+    let m = fs::metadata(&real).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o640);
+    if as_root {
+        assert_eq!((m.uid(), m.gid()), (991, 990));
+    }
+}
+
+#[test]
+fn create_starts_an_inventory() {
+    let dir = TempDir::new("ig-create");
+    let p = dir.join("hosts");
+    let msg = run(BIN, &args(&p, to_new_etcd())).err();
+    assert_eq!(
+        msg,
+        format!(
+            "{} does not exist (set create: true to create it)",
+            p.display()
+        )
+    );
+    let mut a = args(&p, to_new_etcd());
+    a["create"] = json!(true);
+    run(BIN, &a).ok();
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        "[new_etcd]\nmaster-3.example.com\n"
+    );
+}
+
+#[test]
+fn bad_input_fails_clearly_and_leaves_the_file_alone() {
+    let dir = TempDir::new("ig-bad");
+    let inv = modtest::fixture("osev3-inventory");
+    let cases: Vec<(&str, Vec<u8>, Value, &str)> = vec![
+        (
+            "binary garbage",
+            b"[etcd]\nm0\n\0\x01".to_vec(),
+            to_new_etcd(),
+            "reading {p}: line 3: NUL byte: this is not a text file",
+        ),
+        (
+            "unterminated quote",
+            inv.replace("'node-config-infra'", "'node-config-infra")
+                .into_bytes(),
+            to_new_etcd(),
+            "reading {p}: line 40: unterminated single quote",
+        ),
+        (
+            "broken header",
+            inv.replace("[nodes]", "[nodes").into_bytes(),
+            to_new_etcd(),
+            "reading {p}: line 36: invalid section header `[nodes`",
+        ),
+        (
+            "bad host line",
+            inv.clone().into_bytes(),
+            json!({"host": "m9 novalue", "group": "etcd"}),
+            "{p}: host `m9 novalue`: expected key=value host variable, got `novalue`",
+        ),
+        (
+            "bad group",
+            inv.clone().into_bytes(),
+            json!({"host": "m9", "group": "etcd:vars"}),
+            "{p}: invalid group name `etcd:vars`",
+        ),
+        (
+            "absent with a host line",
+            inv.clone().into_bytes(),
+            json!({"host": "m9 a=1", "group": "etcd", "state": "absent"}),
+            "state=absent takes a host name, not `m9 a=1`",
+        ),
+        (
+            "bad state",
+            inv.clone().into_bytes(),
+            json!({"host": "m9", "group": "etcd", "state": "gone"}),
+            "value of state must be one of: present, absent, got: gone",
+        ),
+        (
+            "missing required",
+            inv.clone().into_bytes(),
+            json!({"host": "m9"}),
+            "missing required arguments: group",
+        ),
+        (
+            "host not a string",
+            inv.clone().into_bytes(),
+            json!({"host": ["m9"], "group": "etcd"}),
+            "argument 'host' is of type list and we were unable to convert to str",
+        ),
+    ];
+    for (what, content, extra, expected) in cases {
+        let p = dir.join("hosts");
+        fs::write(&p, &content).unwrap();
+        let before = snapshot(&p);
+        let msg = run(BIN, &args(&p, extra)).err();
+        let expected = expected.replace("{p}", &p.display().to_string());
+        assert!(
+            msg.starts_with(&expected),
+            "{what}:\n got {msg}\nwant {expected}"
+        );
+        assert_eq!(snapshot(&p), before, "{what}: file touched");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{what}: temp file left"
+        );
+    }
+}
+
+#[test]
+fn unwritable_target_fails_with_the_path() {
+    let msg = run(
+        BIN,
+        &json!({"path": "/proc/etcd-ops-hosts", "create": true, "host": "m0", "group": "etcd"}),
+    )
+    .err();
+    assert!(msg.starts_with("creating temp file in /proc: "), "{msg}");
+}

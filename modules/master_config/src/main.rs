@@ -1,0 +1,60 @@
+//! master_config: the procedures' "update etcdClientInfo.urls on every master" step. Only the
+//! sequence's lines are rewritten, in the style the file already uses; the document is parsed
+//! before and after and the edit is refused if anything else would differ.
+
+use ansible_module::{run, Kind, ModuleSpec, Opt};
+use confedit::module::{edit_file, respond};
+use confedit::{get_seq, set_seq, yamlseq, ListEdit};
+
+fn spec() -> ModuleSpec {
+    ModuleSpec::new(
+        "master_config",
+        "Set, add or remove etcd URLs in an OpenShift master-config.yaml",
+    )
+    .option(
+        Opt::path("path")
+            .default("/etc/origin/master/master-config.yaml")
+            .help("the master's config file"),
+    )
+    .option(Opt::list("urls", Kind::Str).help("the exact URL list"))
+    .option(Opt::list("add", Kind::Str).help("URLs to append if missing"))
+    .option(Opt::list("remove", Kind::Str).help("URLs to drop"))
+    .option(
+        Opt::str("key")
+            .default("etcdClientInfo.urls")
+            .help("dotted path of the sequence to edit"),
+    )
+    .option(
+        Opt::bool("backup")
+            .default(false)
+            .help("keep a timestamped copy of the old file"),
+    )
+    .mutually_exclusive(&["urls", "add"])
+    .mutually_exclusive(&["urls", "remove"])
+}
+
+fn main() {
+    run(spec(), |m| {
+        let p = &m.params;
+        let exact = p.get("urls").map(|_| p.strings("urls"));
+        let edit = ListEdit::from_options(
+            ["urls", "add", "remove"],
+            exact,
+            p.strings("add"),
+            p.strings("remove"),
+        )?;
+        let key = p.string("key").unwrap_or_default();
+        let path = p.path("path").unwrap_or_default();
+        let outcome = edit_file(m, &path, yamlseq::validate, |text| {
+            let current = get_seq(text, &key)?;
+            let wanted = edit.apply(&current)?;
+            if wanted == current {
+                return Ok(text.to_string());
+            }
+            set_seq(text, &key, &wanted)
+        })?;
+        let urls = get_seq(&outcome.after, &key)?;
+        let msg = format!("{key}: {}", urls.join(", "));
+        Ok(respond(&outcome, msg).set("urls", urls))
+    })
+}

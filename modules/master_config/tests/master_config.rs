@@ -1,0 +1,235 @@
+//! master_config through its real binary, on copies of real master-config.yaml files.
+
+use modtest::{replace_once, run, snapshot, TempDir};
+use serde_json::{json, Value};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_master_config");
+
+fn args(path: &Path, mut extra: Value) -> Value {
+    extra["path"] = json!(path);
+    extra
+}
+
+fn replace_member() -> Value {
+    json!({"remove": ["https://master-2.example.com:2379"], "add": ["https://master-3.example.com:2379"]})
+}
+
+fn golden(before: &str) -> String {
+    replace_once(
+        before,
+        "  - https://master-2.example.com:2379\n",
+        "  - https://master-3.example.com:2379\n",
+    )
+}
+
+#[test]
+fn sidecar_doc_matches_the_option_spec() {
+    modtest::assert_doc_matches_spec(
+        BIN,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("master_config.yml"),
+    );
+}
+
+#[test]
+fn only_the_sequence_lines_change_and_a_rerun_does_nothing() {
+    let dir = TempDir::new("mc-golden");
+    let p = dir.fixture("master-config.yaml", "master-config.yaml");
+    let before = fs::read_to_string(&p).unwrap();
+    let out = run(BIN, &args(&p, replace_member())).ok();
+    assert!(out.changed());
+    assert_eq!(fs::read_to_string(&p).unwrap(), golden(&before));
+    assert_eq!(
+        out.json["urls"],
+        json!([
+            "https://master-0.example.com:2379",
+            "https://master-1.example.com:2379",
+            "https://master-3.example.com:2379"
+        ])
+    );
+    let snap = snapshot(&p);
+    assert!(!run(BIN, &args(&p, replace_member())).ok().changed());
+    assert_eq!(snapshot(&p), snap);
+}
+
+#[test]
+fn the_files_own_style_is_kept() {
+    let dir = TempDir::new("mc-style");
+    // Deeper indentation and double quotes.
+    let p = dir.fixture("master-config-indented.yaml", "indented.yaml");
+    let before = fs::read_to_string(&p).unwrap();
+    run(
+        BIN,
+        &args(&p, json!({"urls": ["https://10.0.0.1:2379", "https://10.0.0.2:2379", "https://10.0.0.4:2379"]})),
+    )
+    .ok();
+    let expected = replace_once(
+        &before,
+        "        - \"https://10.0.0.3:2379\"\n",
+        "        - \"https://10.0.0.4:2379\"\n",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    // Flow style, with a trailing comment; another key through `key`.
+    let p = dir.fixture("master-config-flow.yaml", "flow.yaml");
+    let before = fs::read_to_string(&p).unwrap();
+    let out = run(
+        BIN,
+        &args(
+            &p,
+            json!({"key": "kubernetesMasterConfig.apiServerArguments.etcd-servers",
+                   "add": ["https://master-1.example.com:2379"]}),
+        ),
+    )
+    .ok();
+    assert_eq!(out.json["urls"].as_array().unwrap().len(), 2);
+    let expected = replace_once(
+        &before,
+        "etcd-servers: [https://master-0.example.com:2379]",
+        "etcd-servers: [https://master-0.example.com:2379, https://master-1.example.com:2379]",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    run(
+        BIN,
+        &args(&p, json!({"remove": ["https://master-2.example.com:2379"]})),
+    )
+    .ok();
+    let expected = replace_once(
+        &expected,
+        ", https://master-2.example.com:2379]  # members",
+        "]  # members",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+}
+
+#[test]
+fn check_mode_diff_and_backup() {
+    let dir = TempDir::new("mc-check");
+    let p = dir.fixture("master-config.yaml", "master-config.yaml");
+    let snap = snapshot(&p);
+    let before = String::from_utf8(snap.0.clone()).unwrap();
+    let mut a = args(&p, replace_member());
+    a["_ansible_check_mode"] = json!(true);
+    a["_ansible_diff"] = json!(true);
+    a["backup"] = json!(true);
+    let out = run(BIN, &a).ok();
+    assert!(out.changed());
+    assert_eq!(snapshot(&p), snap);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    let header = p.display().to_string();
+    assert_eq!(
+        out.json["diff"],
+        json!({"before": before, "after": golden(&before), "before_header": header, "after_header": header})
+    );
+    a["_ansible_check_mode"] = json!(false);
+    let out = run(BIN, &a).ok();
+    let backup = out.json["backup_file"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(backup).unwrap(), before);
+}
+
+#[test]
+fn mode_owner_and_symlink_are_kept() {
+    let dir = TempDir::new("mc-meta");
+    let real = dir.fixture("master-config.yaml", "real.yaml");
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+    let as_root = modtest::running_as_root();
+    if as_root {
+        std::os::unix::fs::chown(&real, Some(993), Some(992)).unwrap();
+    }
+    let link = dir.join("master-config.yaml");
+    std::os::unix::fs::symlink("real.yaml", &link).unwrap();
+    let before = fs::read_to_string(&real).unwrap();
+    run(BIN, &args(&link, replace_member())).ok();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read_to_string(&real).unwrap(), golden(&before));
+    let m = fs::metadata(&real).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o600);
+    if as_root {
+        assert_eq!((m.uid(), m.gid()), (993, 992));
+    }
+}
+
+#[test]
+fn bad_input_fails_clearly_and_leaves_the_file_alone() {
+    let dir = TempDir::new("mc-bad");
+    let cfg = modtest::fixture("master-config.yaml");
+    let cases: Vec<(&str, Vec<u8>, Value, &str)> = vec![
+        ("binary garbage", b"kind: x\n\xff\xfe\x00".to_vec(), replace_member(),
+         "reading {p}: line 2: invalid UTF-8: this is not a text file"),
+        ("unterminated quote", cfg.replace("controllers: '*'", "controllers: '*").into_bytes(), replace_member(),
+         "reading {p}: line 128: invalid YAML: found unexpected end of stream"),
+        ("duplicate keys", format!("{cfg}kind: MasterConfig\n").into_bytes(), replace_member(),
+         "reading {p}: line 128: invalid YAML: duplicate entry with key \"kind\""),
+        ("urls that is not a list", cfg.replace("  urls:\n  - https://master-0.example.com:2379\n  - https://master-1.example.com:2379\n  - https://master-2.example.com:2379\n", "  urls: https://master-0.example.com:2379\n").into_bytes(),
+         replace_member(), "{p}: etcdClientInfo.urls is a string, not a list"),
+        ("YAML that is not a mapping", b"- https://master-0.example.com:2379\n".to_vec(), replace_member(),
+         "{p}: the document is a list, not a mapping"),
+        ("missing key", cfg.clone().into_bytes(), json!({"key": "etcdClientInfo.endpoints", "add": ["https://a:1"]}),
+         "{p}: etcdClientInfo.endpoints is missing"),
+        ("URL without port", cfg.clone().into_bytes(), json!({"add": ["https://master-3.example.com"]}),
+         "{p}: invalid URL `https://master-3.example.com`: missing port"),
+        ("urls with remove", cfg.clone().into_bytes(), json!({"urls": ["https://a:1"], "remove": ["https://b:1"]}),
+         "parameters are mutually exclusive: urls|remove"),
+        ("option urls not a list", cfg.clone().into_bytes(), json!({"urls": {"a": 1}}),
+         "argument 'urls' is of type dict and we were unable to convert to list"),
+        ("nothing asked", cfg.clone().into_bytes(), json!({}),
+         "nothing to do: give urls, or add and/or remove"),
+        ("unknown option", cfg.clone().into_bytes(), json!({"create": true, "add": ["https://a:1"]}),
+         "Unsupported parameters for (master_config) module: create."),
+    ];
+    for (what, content, extra, expected) in cases {
+        let p = dir.join("master-config.yaml");
+        fs::write(&p, &content).unwrap();
+        let before = snapshot(&p);
+        let msg = run(BIN, &args(&p, extra)).err();
+        let expected = expected.replace("{p}", &p.display().to_string());
+        assert!(
+            msg.starts_with(&expected),
+            "{what}:\n got {msg}\nwant {expected}"
+        );
+        assert_eq!(snapshot(&p), before, "{what}: file touched");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{what}: temp file left"
+        );
+    }
+    let p = dir.join("missing.yaml");
+    assert_eq!(
+        run(BIN, &args(&p, replace_member())).err(),
+        format!("{} does not exist", p.display())
+    );
+}
+
+/// A directory that refuses new files even to root (immutable attribute), so the temp file
+/// of the atomic write cannot be created.
+#[test]
+fn unwritable_directory_fails_with_the_path_and_keeps_the_file() {
+    let dir = TempDir::new("mc-ro");
+    let sub = dir.join("origin");
+    fs::create_dir(&sub).unwrap();
+    let p = sub.join("master-config.yaml");
+    fs::write(&p, modtest::fixture("master-config.yaml")).unwrap();
+    let chattr = |flag: &str| Command::new("chattr").arg(flag).arg(&sub).status();
+    match chattr("+i") {
+        Ok(s) if s.success() => {}
+        other => panic!(
+            "this test needs chattr +i on {} (root, ext4): {other:?}",
+            sub.display()
+        ),
+    }
+    let before = snapshot(&p);
+    let out = run(BIN, &args(&p, replace_member()));
+    chattr("-i").unwrap();
+    let msg = out.err();
+    assert!(
+        msg.starts_with(&format!("creating temp file in {}: ", sub.display())),
+        "{msg}"
+    );
+    assert_eq!(snapshot(&p), before);
+}

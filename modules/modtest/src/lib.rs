@@ -1,0 +1,199 @@
+//! Test support for the module crates, so each crate's tests say only what its module does:
+//! run the real built binary the way Ansible does (an args file as argv[1]), on copies of the
+//! shared fixtures in a temp dir, and check the sidecar doc against the option spec.
+
+use serde_json::Value;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::SystemTime;
+
+/// The realistic config files shared with confedit's tests.
+pub fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../confedit/tests/fixtures")
+        .join(name);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Replace exactly one occurrence of `from`, so a golden expectation cannot silently miss.
+pub fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "expected one {from:?}");
+    text.replacen(from, to, 1)
+}
+
+/// A module run's result: the one JSON object printed, and the exit status.
+#[derive(Debug)]
+pub struct Run {
+    pub json: Value,
+    pub success: bool,
+}
+
+impl Run {
+    pub fn changed(&self) -> bool {
+        self.json["changed"] == Value::Bool(true)
+    }
+    pub fn failed(&self) -> bool {
+        self.json["failed"] == Value::Bool(true)
+    }
+    pub fn msg(&self) -> &str {
+        self.json["msg"].as_str().unwrap_or("")
+    }
+    /// The run must have succeeded; returns self for chaining.
+    pub fn ok(self) -> Run {
+        assert!(
+            self.success && !self.failed(),
+            "module failed: {}",
+            self.json
+        );
+        self
+    }
+    /// The run must have failed (exit 1, failed: true, nothing changed); returns the message.
+    pub fn err(self) -> String {
+        assert!(
+            !self.success && self.failed(),
+            "expected failure: {}",
+            self.json
+        );
+        assert_eq!(self.json["changed"], Value::Bool(false), "{}", self.json);
+        self.msg().to_string()
+    }
+}
+
+/// Run `bin ARGS_FILE`, as Ansible does; stdout must be exactly one JSON object.
+pub fn run(bin: &str, args: &Value) -> Run {
+    let dir = TempDir::new("args");
+    let file = dir.join("args");
+    fs::write(&file, args.to_string()).unwrap();
+    let out = Command::new(bin)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("running {bin}: {e}"));
+    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+    let json: Value = serde_json::from_str(stdout.trim_end())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
+    assert!(json.is_object(), "{json}");
+    assert!(
+        json["failed"].as_bool() == Some(!out.status.success()),
+        "failed must be set and agree with the exit status: {json}"
+    );
+    Run {
+        json,
+        success: out.status.success(),
+    }
+}
+
+pub fn mtime(p: &Path) -> SystemTime {
+    fs::metadata(p).unwrap().modified().unwrap()
+}
+
+/// A file's bytes and mtime, to assert that a run did not write it.
+pub fn snapshot(p: &Path) -> (Vec<u8>, SystemTime) {
+    (fs::read(p).unwrap(), mtime(p))
+}
+
+pub fn running_as_root() -> bool {
+    let dir = TempDir::new("root");
+    let probe = dir.join("probe");
+    fs::write(&probe, "").unwrap();
+    fs::metadata(&probe).unwrap().uid() == 0
+}
+
+/// Every option in the binary's `--spec` is documented in the sidecar with the same type,
+/// elements, required flag, default and choices, and the doc documents nothing else.
+pub fn assert_doc_matches_spec(bin: &str, doc_path: &Path) {
+    let out = Command::new(bin).arg("--spec").output().unwrap();
+    let spec: Value = serde_json::from_slice(&out.stdout).expect("--spec prints JSON");
+    let doc_text = fs::read_to_string(doc_path).unwrap();
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&doc_text).unwrap_or_else(|e| panic!("{}: {e}", doc_path.display()));
+    let doc: Value = serde_json::to_value(doc).unwrap();
+    for section in ["DOCUMENTATION", "EXAMPLES", "RETURN"] {
+        assert!(
+            doc.get(section).is_some(),
+            "{} has no {section}",
+            doc_path.display()
+        );
+    }
+    let examples: serde_yaml::Value =
+        serde_yaml::from_str(doc["EXAMPLES"].as_str().unwrap()).expect("EXAMPLES is YAML");
+    assert!(examples.is_sequence(), "EXAMPLES is a list of tasks");
+    let documented = doc["DOCUMENTATION"]["options"]
+        .as_object()
+        .expect("options");
+    let specced = spec["options"].as_array().unwrap();
+    let mut names: Vec<&str> = specced
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    let mut doc_names: Vec<&str> = documented.keys().map(String::as_str).collect();
+    names.sort();
+    doc_names.sort();
+    assert_eq!(names, doc_names, "documented options differ from the spec");
+    for o in specced {
+        let name = o["name"].as_str().unwrap();
+        let d = &documented[name];
+        let field = |k: &str| d.get(k).cloned().unwrap_or(Value::Null);
+        assert_eq!(field("type"), o["type"], "{name}: type");
+        assert_eq!(
+            field("elements"),
+            o.get("elements").cloned().unwrap_or(Value::Null),
+            "{name}: elements"
+        );
+        assert_eq!(
+            field("required").as_bool().unwrap_or(false),
+            o["required"].as_bool().unwrap(),
+            "{name}: required"
+        );
+        assert_eq!(
+            field("default"),
+            o.get("default").cloned().unwrap_or(Value::Null),
+            "{name}: default"
+        );
+        assert_eq!(
+            field("choices"),
+            o.get("choices").cloned().unwrap_or(Value::Null),
+            "{name}: choices"
+        );
+        assert!(d.get("description").is_some(), "{name}: no description");
+    }
+}
+
+/// A temp dir removed on drop (no tempfile crate).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "modtest-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Copy a fixture into the dir under `name`; returns its path.
+    pub fn fixture(&self, fixture_name: &str, name: &str) -> PathBuf {
+        let p = self.join(name);
+        fs::write(&p, fixture(fixture_name)).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
