@@ -13,13 +13,11 @@ LIBRARY := playbooks/library
 MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.yml)))
 MODULES := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/$(m).yml),$(m)))
 LAB_DIR ?= lab
-# Helpers and CI may share a cargo target dir outside the tree.
-CARGO_TARGET_DIR ?= target
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test unit e2e lint fmt lab lab-down demo bench clean
+.PHONY: setup build test lint fmt lab lab-down demo bench clean
 
 setup:
 	@bash scripts/setup.sh
