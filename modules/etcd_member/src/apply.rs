@@ -69,20 +69,49 @@ pub async fn apply(
         }
         Plan::Unchanged(_) | Plan::Absent => None,
     };
-    let members: Vec<MemberInfo> = conn
-        .bounded(client.member_list())
-        .await
-        .map_err(|e| Failure::new(format!("member list after the change: {e}")))?
-        .members()
-        .iter()
-        .map(MemberInfo::from)
-        .collect();
+    let members = list_reflecting(conn, &client, plan, changed_id).await?;
     let member = match (plan, changed_id) {
         (Plan::Remove(m), _) => Some(m.clone()),
         (_, Some(id)) => members.iter().find(|m| m.raw_id == id).cloned(),
         _ => None,
     };
     Ok(Done { member, members })
+}
+
+/// The member list once it shows the change. A follower serves MemberList from what it has
+/// applied, which can trail the leader's commit by a heartbeat.
+async fn list_reflecting(
+    conn: &ConnOpts,
+    client: &Client,
+    plan: &Plan,
+    changed_id: Option<u64>,
+) -> Result<Vec<MemberInfo>, Failure> {
+    let deadline = Instant::now() + conn.timeout;
+    loop {
+        let mut c = client.clone();
+        let members: Vec<MemberInfo> = conn
+            .bounded(c.member_list())
+            .await
+            .map_err(|e| Failure::new(format!("member list after the change: {e}")))?
+            .members()
+            .iter()
+            .map(MemberInfo::from)
+            .collect();
+        let find = |id: u64| members.iter().find(|m| m.raw_id == id);
+        let shown = match plan {
+            Plan::Add { .. } => changed_id.and_then(find).is_some(),
+            Plan::Update { member, peer_urls } => {
+                find(member.raw_id).is_some_and(|m| &m.peer_urls == peer_urls)
+            }
+            Plan::Promote(member) => find(member.raw_id).is_some_and(|m| !m.is_learner),
+            Plan::Remove(member) => find(member.raw_id).is_none(),
+            Plan::Unchanged(_) | Plan::Absent => true,
+        };
+        if shown || Instant::now() >= deadline {
+            return Ok(members);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Retries a call that etcd refuses for a passing reason (a learner still catching up, a

@@ -5,6 +5,7 @@
 use ansible_module::{run, Failure, Kind, Module, ModuleSpec, Opt, Response};
 use etcd_api::membership::{self, Cluster, Plan, Selector};
 use etcd_api::{block_on, connection_options, parse_id, validate_endpoint, ClusterView, ConnOpts};
+use std::time::{Duration, Instant};
 
 mod apply;
 mod env;
@@ -40,18 +41,33 @@ fn main() {
     run(spec(), |m| {
         let conn = ConnOpts::from_params(&m.params)?;
         let want = selector(m)?;
-        let view = block_on(ClusterView::gather(&conn))?;
-        if view.members.is_empty() {
-            return Err(no_member_list(&view));
-        }
-        let cluster = Cluster::from(&view);
         let force = m.params.bool("force");
-        let plan = match m.params.str("state") {
-            Some("absent") => membership::plan_absent(&cluster, &want, force),
-            Some("promoted") => membership::plan_promote(&cluster, &want),
-            _ => membership::plan_present(&cluster, &want, m.params.opt_bool("learner"), force),
-        }
-        .map_err(|e| Failure::new(e).with("members", &cluster.members))?;
+        let deadline = Instant::now() + conn.timeout;
+        let (view, cluster, plan) = loop {
+            let view = block_on(ClusterView::gather(&conn))?;
+            if view.members.is_empty() {
+                return Err(no_member_list(&view));
+            }
+            let cluster = Cluster::from(&view);
+            let plan = match m.params.str("state") {
+                Some("absent") => membership::plan_absent(&cluster, &want, force),
+                Some("promoted") => membership::plan_promote(&cluster, &want),
+                _ => membership::plan_present(&cluster, &want, m.params.opt_bool("learner"), force),
+            };
+            match plan {
+                // A learner whose etcd was just started publishes its name a moment later:
+                // promotion waits for that within the timeout, like it waits for catch-up.
+                Err(e)
+                    if e.contains("has not started")
+                        && Instant::now() < deadline
+                        && !m.check_mode() =>
+                {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                Err(e) => return Err(Failure::new(e).with("members", &cluster.members)),
+                Ok(plan) => break (view, cluster, plan),
+            }
+        };
         let what = membership::describe(&plan, &cluster, &want);
 
         let present = m.params.str("state") == Some("present");
