@@ -17,7 +17,7 @@ LAB_DIR ?= lab
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test lint fmt lab lab-down demo bench clean
+.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +43,11 @@ lint: setup
 
 fmt:
 	$(CARGO) fmt --all
+
+## Mutation fuzzing of every config parser; FUZZ_SECONDS in all (make test runs a short bounded pass).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(CARGO) run --profile fuzz --target $(TARGET) -p confedit --example fuzz -- all $(FUZZ_SECONDS)
 
 ## A 3-member TLS lab on 127.0.0.11-13 (slot 0) with spare hosts; prints its inventory.
 lab: build
