@@ -3,7 +3,7 @@
 use crate::endpoint::validate_endpoint;
 use crate::errors::describe;
 use crate::tls::TlsMaterial;
-use crate::transport::NoDelayTls;
+use crate::transport::{NoDelayTls, Plain};
 use ansible_module::{Failure, Kind, Opt, Params};
 use etcd_client::{Client, ConnectOptions};
 use std::time::Duration;
@@ -78,7 +78,11 @@ impl ConnOpts {
                 };
                 Client::connect_with_balanced_channel([endpoint], Some(opts), channel).await
             } else {
-                Client::connect([endpoint], Some(opts)).await
+                let channel = Plain {
+                    endpoint: endpoint.to_string(),
+                    timeout: self.timeout,
+                };
+                Client::connect_with_balanced_channel([endpoint], Some(opts), channel).await
             }
         };
         match tokio::time::timeout(self.timeout, connect).await {

@@ -59,3 +59,29 @@ impl BalancedChannelBuilder for NoDelayTls {
 fn openssl_err(e: openssl::error::ErrorStack) -> etcd_client::Error {
     etcd_client::Error::InvalidArgs(format!("TLS setup: {e}"))
 }
+
+/// A plain-HTTP channel for one endpoint. etcd-client's own connect path builds an OpenSSL
+/// connector (and loads the system CA bundle) even for http:// endpoints; this one does not.
+pub struct Plain {
+    pub endpoint: String,
+    pub timeout: Duration,
+}
+
+impl BalancedChannelBuilder for Plain {
+    type Error = etcd_client::Error;
+
+    fn balanced_channel(
+        self,
+        _buffer_size: usize,
+    ) -> Result<(Channel, tokio::sync::mpsc::Sender<Change<Uri, Endpoint>>), Self::Error> {
+        let channel = Endpoint::from_shared(self.endpoint)
+            .map_err(|e| etcd_client::Error::InvalidArgs(e.to_string()))?
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        Ok((Channel::Tonic(channel), tx))
+    }
+}
