@@ -18,6 +18,8 @@ const CONFIG_DIR: &str = "config";
 
 pub struct BackupArgs<'a> {
     pub root: &'a Path,
+    /// None for a config-only bundle: the snapshot is taken once, on one member.
+    pub conn: Option<&'a ConnOpts>,
     pub config_paths: Vec<PathBuf>,
     pub keep: Option<usize>,
     pub check_mode: bool,
@@ -28,9 +30,12 @@ struct Removed {
     removed: Vec<PathBuf>,
 }
 
-pub fn backup(conn: &ConnOpts, args: &BackupArgs) -> Result<Response, Failure> {
+pub fn backup(args: &BackupArgs) -> Result<Response, Failure> {
     let root = args.root;
-    if !root.is_dir() {
+    // A dry run of a play that creates the directory first sees no directory yet: nothing to
+    // prune there, and the bundle would go inside it.
+    let planned_dir = args.check_mode && !root.exists();
+    if !root.is_dir() && !planned_dir {
         return Err(Failure::new(format!(
             "backup path {} is not a directory: create it first (bundles go inside it)",
             root.display()
@@ -51,10 +56,27 @@ pub fn backup(conn: &ConnOpts, args: &BackupArgs) -> Result<Response, Failure> {
     let snap_name = save::snapshot_name(now);
 
     if args.check_mode {
+        let doomed = if planned_dir {
+            Vec::new()
+        } else {
+            retention(root, args.keep, None)?
+        };
+        let Some(conn) = args.conn else {
+            return Ok(Response::new()
+                .changed(true)
+                .msg(format!(
+                    "would write bundle {} with copies of {}{}",
+                    bundle.display(),
+                    list(&args.config_paths),
+                    removal_note(&doomed, "would remove")
+                ))
+                .set("bundle", &bundle)
+                .set("removed", &doomed)
+                .set("path", &bundle));
+        };
         let Saved::Planned(plan) = save::save(conn, &bundle.join(&snap_name), root, true)? else {
             return Err(Failure::new("internal: check mode saved a snapshot"));
         };
-        let doomed = retention(root, args.keep, None)?;
         return Ok(Response::new()
             .changed(true)
             .msg(format!(
@@ -72,7 +94,7 @@ pub fn backup(conn: &ConnOpts, args: &BackupArgs) -> Result<Response, Failure> {
     }
 
     let partial = root.join(format!(".{name}.partial"));
-    let built = build(conn, args, &partial, &snap_name, now);
+    let built = build(args, &partial, &snap_name, now);
     let report = match built {
         Ok(r) => r,
         Err(e) => {
@@ -94,37 +116,48 @@ pub fn backup(conn: &ConnOpts, args: &BackupArgs) -> Result<Response, Failure> {
         fs::remove_dir_all(dir)
             .map_err(|e| Failure::new(format!("removing old bundle {}: {e}", dir.display())))?;
     }
-    Ok(Response::new()
+    let what = match &report {
+        Some(r) => format!(
+            "snapshot at revision {}, {} bytes, and copies of",
+            r.revision, r.size
+        ),
+        None => "copies of".to_string(),
+    };
+    let mut resp = Response::new()
         .changed(true)
         .msg(format!(
-            "wrote bundle {} (snapshot at revision {}, {} bytes, and copies of {}){}",
+            "wrote bundle {} ({what} {}){}",
             bundle.display(),
-            report.revision,
-            report.size,
             list(&args.config_paths),
             removal_note(&removed, "removed")
         ))
-        .merge(Removed { removed })
-        .merge(&report)
-        .set("snapshot", bundle.join(&snap_name))
-        .set("path", &bundle)
-        .set("bundle", &bundle))
+        .merge(Removed { removed });
+    if let Some(r) = &report {
+        resp = resp.merge(r).set("snapshot", bundle.join(&snap_name));
+    }
+    Ok(resp.set("path", &bundle).set("bundle", &bundle))
 }
 
 fn build(
-    conn: &ConnOpts,
     args: &BackupArgs,
     partial: &Path,
     snap_name: &str,
     now: SystemTime,
-) -> Result<SaveReport, Failure> {
+) -> Result<Option<SaveReport>, Failure> {
     // The bundle holds private keys: owner-only from the start.
     fs::DirBuilder::new()
         .mode(0o700)
         .create(partial)
         .map_err(|e| Failure::new(format!("creating {}: {e}", partial.display())))?;
-    let Saved::Done(report) = save::save(conn, &partial.join(snap_name), args.root, false)? else {
-        return Err(Failure::new("internal: snapshot planned, not saved"));
+    let report = match args.conn {
+        Some(conn) => {
+            let Saved::Done(r) = save::save(conn, &partial.join(snap_name), args.root, false)?
+            else {
+                return Err(Failure::new("internal: snapshot planned, not saved"));
+            };
+            Some(r)
+        }
+        None => None,
     };
     for p in &args.config_paths {
         copy_tree(p, partial)?;
@@ -133,32 +166,33 @@ fn build(
     for rel in manifest::walk_relative(partial) {
         files.push(manifest::describe(partial, &rel)?);
     }
+    let field = |f: fn(&SaveReport) -> &String| report.as_ref().map(f).cloned().unwrap_or_default();
     let m = Manifest {
         format: manifest::FORMAT.into(),
         created: confedit::atomic::utc_stamp(now),
         created_ms: fsutil::unix_ms(now),
-        etcd_version: report.etcd_version.clone(),
-        cluster_id: report.cluster_id.clone(),
-        member_id: report.member_id.clone(),
-        endpoint: report.endpoint.clone(),
-        snapshot: SnapshotEntry {
+        etcd_version: field(|r| &r.etcd_version),
+        cluster_id: field(|r| &r.cluster_id),
+        member_id: field(|r| &r.member_id),
+        endpoint: field(|r| &r.endpoint),
+        snapshot: report.as_ref().map(|r| SnapshotEntry {
             file: snap_name.to_string(),
-            sha256: report.sha256.clone(),
-            hash: report.hash,
-            revision: report.revision,
-            total_key: report.total_key,
-            total_size: report.total_size,
-        },
+            sha256: r.sha256.clone(),
+            hash: r.hash,
+            revision: r.revision,
+            total_key: r.total_key,
+            total_size: r.total_size,
+        }),
         files,
     };
     let text = serde_json::to_string_pretty(&m)
         .map_err(|e| Failure::new(format!("serializing the manifest: {e}")))?;
     confedit::write_atomic(&partial.join(manifest::FILE), text.as_bytes())
         .map_err(|e| Failure::new(format!("writing the manifest: {e}")))?;
-    Ok(SaveReport {
+    Ok(report.map(|r| SaveReport {
         path: args.root.join(bundle_leaf(partial)).join(snap_name),
-        ..report
-    })
+        ..r
+    }))
 }
 
 fn bundle_leaf(partial: &Path) -> String {

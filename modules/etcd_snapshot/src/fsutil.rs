@@ -58,7 +58,9 @@ pub fn free_bytes(dir: &Path) -> Result<u64, String> {
 /// Refuses when `dir` has less room than `needed` plus 10%, naming both numbers.
 pub fn check_space(dir: &Path, needed: u64) -> Result<(), String> {
     let want = needed.saturating_add(needed / 10);
-    let free = free_bytes(dir)?;
+    // A directory a dry run has not created yet will live on its nearest existing ancestor.
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
+    let free = free_bytes(existing)?;
     if free < want {
         return Err(format!(
             "not enough space in {}: {free} bytes free, a snapshot of the member's {needed}-byte \

@@ -62,8 +62,10 @@ fn spec() -> ModuleSpec {
             .help("backup: files and trees copied into the bundle"),
     )
     .option(Opt::int("keep").help("backup: bundles to keep in path, the new one included"))
+    .option(Opt::bool("snapshot").default(true).help(
+        "backup: include a snapshot (false: config_paths alone, for the hosts other than the one the snapshot comes from)",
+    ))
     .required_if("state", "saved", &["endpoints"], false)
-    .required_if("state", "backup", &["endpoints"], false)
     .required_if(
         "state",
         "restored",
@@ -78,7 +80,18 @@ fn main() {
         match m.params.str("state").unwrap_or("saved") {
             "verified" => verify::verify(&path),
             "restored" => restore::restore(&restore_args(m, path)),
-            "backup" => backup::backup(&conn(m)?, &backup_args(m, &path)?),
+            "backup" => {
+                let conn = match m.params.bool("snapshot") {
+                    true => Some(conn(m).map_err(|e| {
+                        Failure::new(format!(
+                            "a backup with a snapshot needs endpoints ({}); snapshot: false backs up config_paths alone",
+                            e.msg
+                        ))
+                    })?),
+                    false => None,
+                };
+                backup::backup(&backup_args(m, &path, conn.as_ref())?)
+            }
             _ => saved(m, &path),
         }
     })
@@ -133,7 +146,11 @@ fn restore_args(m: &Module, snapshot: PathBuf) -> restore::RestoreArgs {
     }
 }
 
-fn backup_args<'a>(m: &Module, root: &'a Path) -> Result<backup::BackupArgs<'a>, Failure> {
+fn backup_args<'a>(
+    m: &Module,
+    root: &'a Path,
+    conn: Option<&'a ConnOpts>,
+) -> Result<backup::BackupArgs<'a>, Failure> {
     let keep = match m.params.int("keep") {
         None => None,
         Some(k) if k >= 1 => Some(k as usize),
@@ -145,6 +162,7 @@ fn backup_args<'a>(m: &Module, root: &'a Path) -> Result<backup::BackupArgs<'a>,
     };
     Ok(backup::BackupArgs {
         root,
+        conn,
         config_paths: m
             .params
             .strings("config_paths")

@@ -18,11 +18,18 @@ pub struct Manifest {
     /// UTC, `YYYY-MM-DD@HH:MM:SS`.
     pub created: String,
     pub created_ms: u64,
+    /// Empty in a config-only bundle (`snapshot: false`), like the ids and endpoint below.
+    #[serde(default)]
     pub etcd_version: String,
+    #[serde(default)]
     pub cluster_id: String,
+    #[serde(default)]
     pub member_id: String,
+    #[serde(default)]
     pub endpoint: String,
-    pub snapshot: SnapshotEntry,
+    /// None in a config-only bundle: the hosts other than the one the snapshot came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotEntry>,
     /// Every file, directory and symlink of the bundle but the manifest, sorted by path.
     pub files: Vec<Entry>,
 }

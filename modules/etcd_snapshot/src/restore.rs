@@ -198,7 +198,14 @@ fn snapshot_file(path: &Path) -> Result<PathBuf, Failure> {
                 path.display()
             ))
         })?;
-        return Ok(path.join(m.snapshot.file));
+        let entry = m.snapshot.ok_or_else(|| {
+            Failure::new(format!(
+                "backup bundle {} holds no snapshot (a config-only bundle): restore from the \
+                 bundle that has one",
+                path.display()
+            ))
+        })?;
+        return Ok(path.join(entry.file));
     }
     if !path.is_file() {
         return Err(Failure::new(format!(

@@ -50,27 +50,29 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
     }
     let m = manifest::read(dir)?;
     let mut diffs = manifest::differences(dir, &m);
-    let snap = dir.join(&m.snapshot.file);
-    let status = match etcd_db::status(&snap) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            diffs.push(Difference {
-                path: m.snapshot.file.clone(),
-                problem: format!("not a sound etcd snapshot: {e}"),
-            });
-            None
-        }
+    let status = match &m.snapshot {
+        None => None,
+        Some(entry) => match etcd_db::status(&dir.join(&entry.file)) {
+            Ok(s) => Some((entry, s)),
+            Err(e) => {
+                diffs.push(Difference {
+                    path: entry.file.clone(),
+                    problem: format!("not a sound etcd snapshot: {e}"),
+                });
+                None
+            }
+        },
     };
-    if let Some(s) = &status {
+    if let Some((entry, s)) = &status {
         let recorded = (
-            m.snapshot.hash,
-            m.snapshot.revision,
-            m.snapshot.total_key,
-            m.snapshot.total_size,
+            entry.hash,
+            entry.revision,
+            entry.total_key,
+            entry.total_size,
         );
         if (s.hash, s.revision, s.total_key, s.total_size) != recorded {
             diffs.push(Difference {
-                path: m.snapshot.file.clone(),
+                path: entry.file.clone(),
                 problem: format!(
                     "status (hash {}, revision {}, {} keys, {} bytes) differs from the manifest's \
                      (hash {}, revision {}, {} keys, {} bytes)",
@@ -101,10 +103,13 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
     }
     let mut resp = Response::new()
         .msg(format!(
-            "backup bundle {} is intact: {} entries match the manifest, snapshot at revision {}",
+            "backup bundle {} is intact: {} entries match the manifest, {}",
             dir.display(),
             m.files.len(),
-            m.snapshot.revision
+            match &m.snapshot {
+                Some(entry) => format!("snapshot at revision {}", entry.revision),
+                None => "no snapshot (config only)".to_string(),
+            }
         ))
         .set("path", dir)
         .set("bundle", dir)
@@ -114,7 +119,7 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
         .set("cluster_id", &m.cluster_id)
         .set("member_id", &m.member_id)
         .set("etcd_version", &m.etcd_version);
-    if let Some(s) = status {
+    if let Some((_, s)) = status {
         resp = resp.merge(&s);
     }
     Ok(resp)
