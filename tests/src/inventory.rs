@@ -35,7 +35,6 @@ pub fn render(spec: &InventorySpec) -> String {
     if let Some(py) = spec.python {
         let _ = writeln!(s, "ansible_python_interpreter={py}");
     }
-    let _ = writeln!(s, "etcd_runtime={}", spec.runtime);
     let _ = writeln!(s, "etcd_ca_host={}", spec.ca_host);
     let _ = writeln!(s, "etcd_client_ca_cert={}", client.join("ca.crt").display());
     let _ = writeln!(
@@ -73,11 +72,11 @@ pub fn render(spec: &InventorySpec) -> String {
     }
     s.push_str("\n[etcd]\n");
     for h in spec.members {
-        let _ = writeln!(s, "{}", host_line(h));
+        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
     }
     s.push_str("\n[new_etcd]\n");
     for h in spec.spares {
-        let _ = writeln!(s, "{}", host_line(h));
+        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
     }
     s.push_str("\n[nodes]\n");
     for h in spec.members.iter().chain(spec.spares) {
@@ -95,8 +94,11 @@ fn restart_command(what: &str) -> String {
     )
 }
 
-fn host_line(h: &Host) -> String {
-    let vars: [(&str, String); 17] = [
+/// Host variables, because they outrank the playbooks' group_vars/all defaults, which in turn
+/// outrank an inventory's group variables ([OSEv3:vars]).
+fn host_line(h: &Host, runtime: &str) -> String {
+    let vars: [(&str, String); 18] = [
+        ("etcd_runtime", runtime.to_string()),
         ("etcd_ip", h.ip.to_string()),
         ("etcd_hostname", h.fqdn.clone()),
         ("etcd_client_url", h.client_url()),
@@ -165,7 +167,7 @@ mod tests {
         assert!(text.contains("\n[new_etcd]\netcd4 etcd_ip=127.0.9.14 "));
         assert!(text.contains("lab_root='/tmp/lab x/hosts/etcd2'"));
         assert!(!text.contains("ansible_python_interpreter"));
-        assert!(text.contains("\netcd_runtime=process\n"));
+        assert!(text.contains(" etcd_runtime=process "));
         assert!(text.contains("\n[nodes]\netcd1\netcd2\netcd3\netcd4\n"));
     }
 }
