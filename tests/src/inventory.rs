@@ -98,7 +98,6 @@ fn restart_command(what: &str) -> String {
 /// outrank an inventory's group variables ([OSEv3:vars]).
 fn host_line(h: &Host, runtime: &str) -> String {
     let vars: [(&str, String); 18] = [
-        ("etcd_runtime", runtime.to_string()),
         ("etcd_ip", h.ip.to_string()),
         ("etcd_hostname", h.fqdn.clone()),
         ("etcd_client_url", h.client_url()),
@@ -125,6 +124,7 @@ fn host_line(h: &Host, runtime: &str) -> String {
             h.root.join("var/backup/etcd").display().to_string(),
         ),
         ("etcd_name", h.name.clone()),
+        ("etcd_runtime", runtime.to_string()),
     ];
     let mut line = h.name.clone();
     for (k, v) in vars {
@@ -167,7 +167,7 @@ mod tests {
         assert!(text.contains("\n[new_etcd]\netcd4 etcd_ip=127.0.9.14 "));
         assert!(text.contains("lab_root='/tmp/lab x/hosts/etcd2'"));
         assert!(!text.contains("ansible_python_interpreter"));
-        assert!(text.contains(" etcd_runtime=process "));
+        assert!(text.contains(" etcd_runtime=process\n"));
         assert!(text.contains("\n[nodes]\netcd1\netcd2\netcd3\netcd4\n"));
     }
 }
