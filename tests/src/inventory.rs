@@ -18,6 +18,8 @@ pub struct InventorySpec<'a> {
     pub ca_host: &'a str,
     /// `ansible_python_interpreter`, if any.
     pub python: Option<&'a str>,
+    /// `etcd_runtime`: `process` or `static_pod`.
+    pub runtime: &'a str,
 }
 
 /// Renders hosts.ini.
@@ -33,7 +35,6 @@ pub fn render(spec: &InventorySpec) -> String {
     if let Some(py) = spec.python {
         let _ = writeln!(s, "ansible_python_interpreter={py}");
     }
-    let _ = writeln!(s, "etcd_runtime=process");
     let _ = writeln!(s, "etcd_ca_host={}", spec.ca_host);
     let _ = writeln!(s, "etcd_client_ca_cert={}", client.join("ca.crt").display());
     let _ = writeln!(
@@ -71,11 +72,11 @@ pub fn render(spec: &InventorySpec) -> String {
     }
     s.push_str("\n[etcd]\n");
     for h in spec.members {
-        let _ = writeln!(s, "{}", host_line(h));
+        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
     }
     s.push_str("\n[new_etcd]\n");
     for h in spec.spares {
-        let _ = writeln!(s, "{}", host_line(h));
+        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
     }
     s.push_str("\n[nodes]\n");
     for h in spec.members.iter().chain(spec.spares) {
@@ -93,8 +94,10 @@ fn restart_command(what: &str) -> String {
     )
 }
 
-fn host_line(h: &Host) -> String {
-    let vars: [(&str, String); 16] = [
+/// Host variables, because they outrank the playbooks' group_vars/all defaults, which in turn
+/// outrank an inventory's group variables ([OSEv3:vars]).
+fn host_line(h: &Host, runtime: &str) -> String {
+    let vars: [(&str, String); 18] = [
         ("etcd_ip", h.ip.to_string()),
         ("etcd_hostname", h.fqdn.clone()),
         ("etcd_client_url", h.client_url()),
@@ -116,7 +119,12 @@ fn host_line(h: &Host) -> String {
         ("etcd_log_file", h.log_file().display().to_string()),
         ("static_pod_dir", h.static_pod_dir().display().to_string()),
         ("restarts_log", h.restarts_log().display().to_string()),
+        (
+            "etcd_backup_dir",
+            h.root.join("var/backup/etcd").display().to_string(),
+        ),
         ("etcd_name", h.name.clone()),
+        ("etcd_runtime", runtime.to_string()),
     ];
     let mut line = h.name.clone();
     for (k, v) in vars {
@@ -153,11 +161,13 @@ mod tests {
             spares: &spares,
             ca_host: "etcd1",
             python: None,
+            runtime: "process",
         });
         assert!(text.contains("[OSEv3:children]\nmasters\nnodes\netcd\nnew_etcd\n"));
         assert!(text.contains("\n[new_etcd]\netcd4 etcd_ip=127.0.9.14 "));
         assert!(text.contains("lab_root='/tmp/lab x/hosts/etcd2'"));
         assert!(!text.contains("ansible_python_interpreter"));
+        assert!(text.contains(" etcd_runtime=process\n"));
         assert!(text.contains("\n[nodes]\netcd1\netcd2\netcd3\netcd4\n"));
     }
 }

@@ -3,6 +3,7 @@
 use crate::client::{self, Member, TlsFiles};
 use crate::error::{Context, Error, Result};
 use crate::inventory::{self, InventorySpec};
+use crate::kubelet::{self, Kubelet};
 use crate::layout::{self, Host, Shared};
 use crate::pki::{Ca, Usage};
 use crate::process;
@@ -31,6 +32,28 @@ pub struct LabOptions {
     pub dir: Option<PathBuf>,
     /// The address slot. Default: any free slot in 1..=250; slot 0 is for `make lab`/`make demo`.
     pub slot: Option<u8>,
+    /// How the members' etcds run (`etcd_runtime` in the inventory). Default [`Runtime::Process`].
+    pub runtime: Runtime,
+}
+
+/// The lab's `etcd_runtime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// The lab (and the playbooks' etcd_process module) start etcd directly.
+    #[default]
+    Process,
+    /// A kubelet stand-in per member runs etcd while its manifest is in the pods directory.
+    StaticPod,
+}
+
+impl Runtime {
+    /// The inventory's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Process => "process",
+            Runtime::StaticPod => "static_pod",
+        }
+    }
 }
 
 impl Default for LabOptions {
@@ -40,6 +63,7 @@ impl Default for LabOptions {
             spares: 0,
             dir: None,
             slot: None,
+            runtime: Runtime::Process,
         }
     }
 }
@@ -58,6 +82,8 @@ pub struct Lab {
     _slot_lock: Option<SlotLock>,
     keep: bool,
     owns_dir: bool,
+    /// The static_pod runtime's kubelet stand-ins, stopped before the etcds on drop.
+    kubelets: Vec<Kubelet>,
 }
 
 impl Lab {
@@ -84,7 +110,7 @@ impl Lab {
             .map(|i| Host::new(&dir, slot, i))
             .collect();
         let (members, spares) = hosts.split_at(opts.members);
-        generate(&dir, members, spares)
+        generate(&dir, members, spares, opts.runtime)
             .with_context(|| format!("generating lab in {}", dir.display()))?;
         let state = LabState {
             slot,
@@ -93,9 +119,20 @@ impl Lab {
         };
         state.save(&dir)?;
         // From here on a failure must not leave etcds behind: the Lab exists, so `?` drops it.
-        let lab = Lab::from_state(dir, state, Some(lock), false, owns_dir);
-        for name in &lab.members {
-            lab.start(name)?;
+        let mut lab = Lab::from_state(dir, state, Some(lock), false, owns_dir);
+        match opts.runtime {
+            Runtime::Process => {
+                for name in &lab.members {
+                    lab.start(name)?;
+                }
+            }
+            Runtime::StaticPod => {
+                for h in members {
+                    let manifest = h.static_pod_dir().join(kubelet::MANIFEST);
+                    layout::write_public(&manifest, kubelet::manifest(h).as_bytes())?;
+                    lab.kubelets.push(Kubelet::spawn(h.clone()));
+                }
+            }
         }
         let names: Vec<&str> = lab.members.iter().map(String::as_str).collect();
         lab.wait_healthy(&names, UP_TIMEOUT)?;
@@ -141,6 +178,7 @@ impl Lab {
             _slot_lock: lock,
             keep,
             owns_dir,
+            kubelets: Vec::new(),
         }
     }
 
@@ -316,6 +354,7 @@ impl Lab {
     /// directory it created itself, removes that directory.
     pub fn down(mut self) -> Result<()> {
         self.keep = true;
+        self.kubelets.clear();
         self.stop_all(process::STOP_GRACE)?;
         if self.owns_dir {
             std::fs::remove_dir_all(&self.dir)
@@ -349,6 +388,8 @@ impl Drop for Lab {
         if self.keep {
             return;
         }
+        // First the kubelets, so that none starts an etcd the lab is about to stop.
+        self.kubelets.clear();
         if let Err(e) = self.stop_all(DROP_GRACE) {
             eprintln!("etcd-lab: stopping the lab in {}: {e}", self.dir.display());
         }
@@ -360,7 +401,7 @@ impl Drop for Lab {
 }
 
 /// Writes the CA, every host's tree, the client certificate and the inventory.
-fn generate(dir: &Path, members: &[Host], spares: &[Host]) -> Result<()> {
+fn generate(dir: &Path, members: &[Host], spares: &[Host], runtime: Runtime) -> Result<()> {
     let ca = Ca::generate("etcd-signer@etcd-ops-lab")?;
     // openshift-ansible keeps the CA on the first etcd host (`etcd_ca_host`).
     layout::write_ca(&members[0], &ca)?;
@@ -387,6 +428,7 @@ fn generate(dir: &Path, members: &[Host], spares: &[Host]) -> Result<()> {
         spares,
         ca_host: &members[0].name,
         python: python.as_deref(),
+        runtime: runtime.name(),
     });
     layout::write_public(&dir.join("hosts.ini"), text.as_bytes())
 }

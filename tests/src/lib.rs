@@ -25,6 +25,7 @@ mod client;
 pub mod envfile;
 mod error;
 pub mod inventory;
+pub mod kubelet;
 mod lab;
 pub mod layout;
 pub mod pki;
@@ -36,5 +37,5 @@ pub mod wait;
 
 pub use client::{key_name, value_for, Member, TlsFiles};
 pub use error::{Context, Error, Result};
-pub use lab::{etcdctl_bin, Lab, LabOptions, UP_TIMEOUT};
+pub use lab::{etcdctl_bin, Lab, LabOptions, Runtime, UP_TIMEOUT};
 pub use layout::Host;

@@ -142,6 +142,7 @@ fn up(args: &ArgMatches) -> Result<()> {
         spares: *args.get_one::<usize>("spares").context("--spares")?,
         dir: args.get_one::<PathBuf>("dir").cloned(),
         slot,
+        ..Default::default()
     })?;
     lab.keep();
     eprintln!(

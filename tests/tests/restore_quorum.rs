@@ -1,0 +1,162 @@
+//! restore-quorum.yml against real TLS labs through real ansible-playbook: 2 of 3 members
+//! killed after 1,000 keys were written, the play re-forms the cluster from the most advanced
+//! member and re-adds the others; check mode on a quorum-lost cluster changes nothing.
+
+use lab::ansible;
+use lab::{Lab, LabOptions, Runtime};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+const KEYS: usize = 1000;
+const PLAY: &str = "playbooks/restore-quorum.yml";
+
+/// Writes the keys so that etcd3 ends up the most advanced member: etcd1 dies first and misses
+/// the last writes, then etcd2 dies. A play that took the first host would lose keys.
+fn lose_quorum(lab: &Lab) {
+    lab.put_keys("/restore/", KEYS / 2).expect("first half");
+    lab.kill("etcd1").unwrap();
+    lab.put_keys("/late/", KEYS / 2)
+        .expect("second half, etcd1 down");
+    lab.kill("etcd2").unwrap();
+    assert!(!lab.is_healthy("etcd3").unwrap(), "quorum should be lost");
+}
+
+fn restore_and_check(runtime: Runtime) {
+    let started = Instant::now();
+    let lab = Lab::up(LabOptions {
+        runtime,
+        ..Default::default()
+    })
+    .expect("lab up");
+    lose_quorum(&lab);
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("Survivor: etcd3 (highest applied index)"),
+        "{}",
+        run.stdout
+    );
+
+    let members = lab.member_list().unwrap();
+    assert_eq!(members.len(), 3, "{members:?}");
+    assert!(members.iter().all(|m| !m.is_learner && !m.name.is_empty()));
+    for name in ["etcd1", "etcd2", "etcd3"] {
+        assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
+    }
+    assert_eq!(lab.count_keys("/restore/").unwrap(), (KEYS / 2) as u64);
+    assert_eq!(lab.count_keys("/late/").unwrap(), (KEYS / 2) as u64);
+    for i in [0, 137, KEYS / 2 - 1] {
+        let key = lab::key_name("/late/", i);
+        assert_eq!(lab.get(&key).unwrap(), Some(lab::value_for(i)), "{key}");
+    }
+    // The re-added hosts' old data is kept beside the new data dir; the survivor's is in use.
+    for name in ["etcd1", "etcd2"] {
+        let data = lab.host(name).unwrap().data_dir();
+        assert_eq!(asides(&data).len(), 1, "{name}: {:?}", asides(&data));
+        assert!(data.join("member").is_dir());
+    }
+    assert!(asides(&lab.host("etcd3").unwrap().data_dir()).is_empty());
+    // Nothing about the member set changed, so the masters and flanneld were left alone.
+    for h in lab.hosts() {
+        assert!(!h.restarts_log().exists(), "{} restarted something", h.name);
+    }
+
+    // Run again on the healthy cluster: it refuses, changing nothing.
+    let again = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(again.ok(), "{}", again.describe());
+    assert!(again
+        .stdout
+        .contains("Nothing to do: the cluster has quorum"));
+    assert_eq!(again.total("changed"), 0, "{}", again.stdout);
+    eprintln!("restore ({}) took {:?}", runtime.name(), started.elapsed());
+}
+
+fn asides(data_dir: &Path) -> Vec<String> {
+    let name = data_dir.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(data_dir.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{name}.before-restore-")))
+        .collect()
+}
+
+#[test]
+fn process_runtime_restores_from_the_most_advanced_member() {
+    restore_and_check(Runtime::Process);
+}
+
+#[test]
+fn static_pod_runtime_restores_from_the_most_advanced_member() {
+    restore_and_check(Runtime::StaticPod);
+}
+
+/// Every etcd.conf's bytes and every data dir's file list (names and sizes), per host.
+fn disk_state(lab: &Lab) -> BTreeMap<String, (Vec<u8>, Vec<String>)> {
+    lab.hosts()
+        .iter()
+        .map(|h| {
+            let conf = std::fs::read(h.etcd_conf()).unwrap();
+            let mut files = Vec::new();
+            list(&h.data_dir(), &mut files);
+            files.sort();
+            (h.name.clone(), (conf, files))
+        })
+        .collect()
+}
+
+fn list(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            list(&p, out);
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+}
+
+/// etcd_health's view (the lab's own client reads linearizably, which fails without quorum).
+fn health(lab: &Lab) -> Value {
+    let tls = lab.client_tls();
+    let args = json!({
+        "endpoints": lab.endpoints(),
+        "ca_cert": tls.ca,
+        "client_cert": tls.cert,
+        "client_key": tls.key,
+    });
+    let (v, run) = ansible::module(&lab.inventory_path(), "etcd3", "etcd_health", &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["members"].as_array().map(Vec::len), Some(3), "{v}");
+    v
+}
+
+#[test]
+fn check_mode_shows_the_plan_and_changes_nothing() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    lose_quorum(&lab);
+    let before = disk_state(&lab);
+    let health_before = health(&lab);
+    assert_eq!(health_before["quorum"], json!(false));
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &["--check"]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("Survivor: etcd3"), "{}", run.stdout);
+    assert_eq!(disk_state(&lab), before);
+    assert!(
+        !lab.is_healthy("etcd3").unwrap(),
+        "check mode restored quorum"
+    );
+    assert!(!lab.is_running("etcd1").unwrap() && !lab.is_running("etcd2").unwrap());
+    let health_after = health(&lab);
+    assert_eq!(health_after["quorum"], json!(false));
+    assert_eq!(health_after["members"], health_before["members"]);
+    let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
+    assert!(!backups.exists(), "check mode wrote a backup");
+}
