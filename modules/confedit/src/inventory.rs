@@ -250,10 +250,49 @@ impl Inventory {
             .into_iter()
             .filter(|&i| self.name_of(i) == host)
             .collect();
+        self.carry_vars_over(host, &doomed);
         for &i in doomed.iter().rev() {
             self.lines.remove(i);
         }
         !doomed.is_empty()
+    }
+
+    /// In an INI inventory a host's variables apply wherever the host is listed, but they sit on
+    /// one of its lines. When that line goes and the host stays in other groups only as a bare
+    /// name, its first remaining line takes the definition over, so the host keeps its variables.
+    fn carry_vars_over(&mut self, host: &str, doomed: &[usize]) {
+        let has_vars = |k: &Kind| matches!(k, Kind::Host { tokens, .. } if tokens.len() > 1);
+        let Some(&from) = doomed.iter().find(|&&i| has_vars(&self.lines[i].kind)) else {
+            return;
+        };
+        let others: Vec<usize> = (0..self.lines.len())
+            .filter(|i| !doomed.contains(i) && self.name_of(*i) == host)
+            .collect();
+        if others.is_empty() || others.iter().any(|&i| has_vars(&self.lines[i].kind)) {
+            return;
+        }
+        let (
+            Kind::Host {
+                tokens, def_len, ..
+            },
+            Kind::Host {
+                def_len: to_len, ..
+            },
+        ) = (
+            self.lines[from].kind.clone(),
+            self.lines[others[0]].kind.clone(),
+        )
+        else {
+            return;
+        };
+        let def = self.lines[from].raw[..def_len].to_string();
+        let to = &mut self.lines[others[0]];
+        to.raw = format!("{def}{}", &to.raw[to_len..]);
+        to.kind = Kind::Host {
+            name: host.to_string(),
+            tokens,
+            def_len,
+        };
     }
 
     pub fn render(&self) -> String {
@@ -408,5 +447,20 @@ mod tests {
         assert!(parse_header("[etcd:bogus]")
             .unwrap_err()
             .contains("unknown type"));
+    }
+
+    #[test]
+    fn removing_the_line_with_the_variables_keeps_them_on_the_host() {
+        let text = "[masters]\nm3  # stays a master\n\n[etcd]\nm1 a=1\nm3 ip=10.0.0.3 x='y z'\n\n[nodes]\nm3\n";
+        let mut inv = Inventory::parse(text).unwrap();
+        assert!(inv.remove_host("etcd", "m3"));
+        assert_eq!(
+            inv.render(),
+            "[masters]\nm3 ip=10.0.0.3 x='y z'  # stays a master\n\n[etcd]\nm1 a=1\n\n[nodes]\nm3\n"
+        );
+        // A host listed nowhere else simply goes, variables and all.
+        let mut inv = Inventory::parse("[etcd]\nm1 a=1\nm9 b=2\n").unwrap();
+        inv.remove_host("etcd", "m9");
+        assert_eq!(inv.render(), "[etcd]\nm1 a=1\n");
     }
 }
