@@ -22,6 +22,8 @@ pub struct EndpointReport {
     pub raft_index: Option<u64>,
     pub raft_applied_index: Option<u64>,
     pub is_learner: Option<bool>,
+    /// The store revision the health read saw (None when it failed).
+    pub revision: Option<i64>,
     #[serde(skip)]
     pub id: Option<u64>,
     #[serde(skip)]
@@ -69,7 +71,10 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
     let (health, took) = health;
     report.took_ms = took.as_millis() as u64;
     match health {
-        Ok(_) => report.healthy = true,
+        Ok(resp) => {
+            report.healthy = true;
+            report.revision = resp.header().map(|h| h.revision());
+        }
         // etcdctl counts "permission denied" as healthy: the member answered through raft.
         Err(e) if e.contains("PermissionDenied") || e.contains("permission denied") => {
             report.healthy = true

@@ -1,0 +1,110 @@
+//! restore-snapshot.yml on a real lab: the cluster goes back to exactly what the snapshot held
+//! (keys written after it gone, keys deleted after it back), every member healthy, the API
+//! server stop/start commands run; --check changes nothing; a second run changes nothing.
+
+use lab::ansible::{self, library};
+use lab::{Lab, LabOptions};
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn save_snapshot(lab: &Lab, path: &std::path::Path) {
+    let tls = lab.client_tls();
+    let args = json!({
+        "state": "saved", "path": path, "endpoints": lab.endpoints(),
+        "ca_cert": tls.ca, "client_cert": tls.cert, "client_key": tls.key,
+    });
+    let out = Command::new(library().join("etcd_snapshot"))
+        .arg("--args")
+        .arg(args.to_string())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], json!(false), "{v}");
+}
+
+fn data_dirs(lab: &Lab) -> Vec<Vec<String>> {
+    lab.hosts()
+        .iter()
+        .map(|h| {
+            let mut names: Vec<String> = std::fs::read_dir(h.data_dir().parent().unwrap())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        })
+        .collect()
+}
+
+const RECORDING: &str = r#"{"openshift_master_stop_commands": ["echo {{ inventory_hostname }} api stopped >> {{ lab_root }}/var/log/restarts.log"], "openshift_master_start_commands": ["echo {{ inventory_hostname }} api started >> {{ lab_root }}/var/log/restarts.log"]}"#;
+
+#[test]
+fn cluster_returns_to_exactly_what_the_snapshot_held() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let inv = lab.inventory_path();
+    lab.put_keys("/snap/", 1000).unwrap();
+    let snap = lab.dir().join("snapshot.db");
+    save_snapshot(&lab, &snap);
+    let ids_before: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+
+    // After the snapshot: new keys (must vanish) and deleted keys (must come back).
+    lab.put_keys("/after/", 100).unwrap();
+    for i in 0..10 {
+        let out = lab.etcdctl(["del", &lab::key_name("/snap/", i)]).unwrap();
+        assert!(out.status.success());
+    }
+    assert_eq!(lab.count_keys("/snap/").unwrap(), 990);
+    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+
+    let dirs = data_dirs(&lab);
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/restore-snapshot.yml",
+        &["--check", "-e", &file_arg, "-e", RECORDING],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(data_dirs(&lab), dirs, "check mode touched a data dir");
+    assert_eq!(lab.count_keys("/after/").unwrap(), 100);
+
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/restore-snapshot.yml",
+        &["-e", &file_arg, "-e", RECORDING],
+    );
+    assert!(run.ok(), "{}", run.describe());
+
+    assert_eq!(lab.count_keys("/snap/").unwrap(), 1000);
+    assert_eq!(lab.count_keys("/after/").unwrap(), 0);
+    for i in [0, 5, 9, 500, 999] {
+        assert_eq!(
+            lab.get(&lab::key_name("/snap/", i)).unwrap(),
+            Some(lab::value_for(i)),
+            "key {i}"
+        );
+    }
+    let members = lab.member_list().unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().all(|m| m.is_started()));
+    let ids_after: Vec<u64> = members.iter().map(|m| m.id).collect();
+    assert_ne!(
+        ids_after, ids_before,
+        "a new cluster (new token) was formed"
+    );
+    for h in ["etcd1", "etcd2", "etcd3"] {
+        assert!(lab.is_healthy(h).unwrap(), "{h}");
+        let log = std::fs::read_to_string(lab.host(h).unwrap().restarts_log()).unwrap();
+        assert!(log.contains(&format!("{h} api stopped")), "{h}: {log}");
+        assert!(log.contains(&format!("{h} api started")), "{h}: {log}");
+    }
+
+    // Again with the same snapshot: every data dir already holds it.
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/restore-snapshot.yml",
+        &["-e", &file_arg, "-e", RECORDING],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(run.total("changed"), 0, "{}", run.stdout);
+    assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
+}
