@@ -1,0 +1,147 @@
+//! scaleup.yml on a real lab: two [new_etcd] hosts join a 3-member cluster one at a time with
+//! certificates issued by etcd_cert on the CA host; a join whose etcd cannot start is rolled
+//! back (no unstarted member stays); a re-run converges, another changes nothing; configs and
+//! the inventory follow.
+
+use confedit::{get_seq, EnvFile, Inventory};
+use lab::ansible;
+use lab::{Lab, LabOptions};
+
+fn read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn members(lab: &Lab) -> Vec<(String, bool, bool)> {
+    let mut m: Vec<(String, bool, bool)> = lab
+        .member_list()
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
+        .collect();
+    m.sort();
+    m
+}
+
+/// Makes etcd on `host` fail at start, as a broken binary or package would.
+fn break_etcd_on(inventory: &std::path::Path, host: &str, broken: bool) {
+    let text = read(inventory);
+    let fixed: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let l = l.replace(" etcd_binary=/bin/false", "");
+            if broken && l.starts_with(&format!("{host} ")) {
+                format!("{l} etcd_binary=/bin/false")
+            } else {
+                l
+            }
+        })
+        .collect();
+    std::fs::write(inventory, fixed.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
+    let lab = Lab::up(LabOptions {
+        spares: 2,
+        ..Default::default()
+    })
+    .expect("lab up");
+    lab.put_keys("/scale/", 100).unwrap();
+    let inv = lab.inventory_path();
+    let e4 = lab.host("etcd4").unwrap().clone();
+    let e5 = lab.host("etcd5").unwrap().clone();
+
+    // --check: the plan, nothing joined.
+    let conf5 = read(&e5.etcd_conf());
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &["--check"]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout.contains("would issue certificates"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lab.member_list().unwrap().len(), 3);
+    assert_eq!(read(&e5.etcd_conf()), conf5);
+
+    // etcd5's etcd cannot start: etcd4 joins, etcd5 is rolled back.
+    break_etcd_on(&inv, "etcd5", true);
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout.contains("did not join and was rolled back"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        members(&lab),
+        [
+            ("etcd1".into(), true, false),
+            ("etcd2".into(), true, false),
+            ("etcd3".into(), true, false),
+            ("etcd4".into(), true, false),
+        ],
+        "etcd4 joined as a voter; no unstarted member left for etcd5"
+    );
+    assert!(!lab.is_running("etcd5").unwrap());
+
+    // Fixed: a re-run resumes and converges.
+    break_etcd_on(&inv, "etcd5", false);
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    let after = members(&lab);
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert!(
+        after
+            .iter()
+            .all(|(_, started, learner)| *started && !learner),
+        "{after:?}"
+    );
+    for h in ["etcd4", "etcd5"] {
+        assert!(lab.is_healthy(h).unwrap(), "{h} healthy over mutual TLS");
+    }
+    assert_eq!(lab.count_keys("/scale/").unwrap(), 100);
+    let conf = EnvFile::parse(&read(&e5.etcd_conf())).unwrap();
+    assert_eq!(conf.get("ETCD_INITIAL_CLUSTER_STATE"), Some("existing"));
+    assert_eq!(conf.get("ETCD_NAME"), Some("etcd5"));
+    for master in ["etcd1", "etcd2", "etcd3"] {
+        let h = lab.host(master).unwrap();
+        let urls = get_seq(&read(&h.master_config()), "etcdClientInfo.urls").unwrap();
+        assert!(
+            urls.contains(&e4.client_url()) && urls.contains(&e5.client_url()),
+            "{master}: {urls:?}"
+        );
+        assert!(
+            read(&h.restarts_log()).contains("master-api restarted"),
+            "{master}"
+        );
+    }
+    for h in lab.hosts() {
+        let f = EnvFile::parse(&read(&h.flanneld_sysconfig())).unwrap();
+        assert!(
+            f.get("FLANNEL_ETCD_ENDPOINTS")
+                .unwrap()
+                .contains(&e5.client_url()),
+            "{}",
+            h.name
+        );
+    }
+
+    // Nothing left to do.
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(run.total("changed"), 0, "{}", run.stdout);
+
+    // And the inventory can follow: both hosts move from [new_etcd] to [etcd].
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/scaleup.yml",
+        &["-e", "etcd_update_inventory=true"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    let moved = Inventory::parse(&read(&inv)).unwrap();
+    assert_eq!(
+        moved.hosts("etcd"),
+        ["etcd1", "etcd2", "etcd3", "etcd4", "etcd5"]
+    );
+    assert!(moved.hosts("new_etcd").is_empty());
+}
