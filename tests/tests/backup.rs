@@ -54,6 +54,9 @@ fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
     // etcd1 is dead: the snapshot must come from a healthy member, and etcd1's host still
     // gets its configuration bundle.
     lab.kill("etcd1").unwrap();
+    // etcd1 may have led: let etcd2 and etcd3 elect a leader first.
+    lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
+        .unwrap();
     let fetch_arg = format!("etcd_backup_fetch_dir={}", fetch.display());
     let run = ansible::playbook(
         &inv,

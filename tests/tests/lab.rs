@@ -159,6 +159,8 @@ fn survives_one_loss_loses_quorum_at_two_and_recovers() {
 
     let pid1 = lab.pid("etcd1").unwrap().unwrap();
     lab.kill("etcd1").unwrap();
+    lab.wait_healthy(&["etcd2", "etcd3"], Duration::from_secs(30))
+        .unwrap();
     assert!(pid_gone(pid1) && !lab.is_running("etcd1").unwrap());
     assert_eq!(
         lab.count_keys("/quorum/").unwrap(),

@@ -33,6 +33,9 @@ fn a_killed_member_is_removed_and_every_host_forgets_it() {
     let inv = lab.inventory_path();
     let gone = lab.host("etcd3").unwrap().clone();
     lab.kill("etcd3").unwrap();
+    // etcd3 may have led: let etcd1 and etcd2 elect a leader first.
+    lab.wait_healthy(&["etcd1", "etcd2"], std::time::Duration::from_secs(30))
+        .unwrap();
 
     // --check: the plan, and nothing changed anywhere.
     let before = snapshot_of_files(&lab);

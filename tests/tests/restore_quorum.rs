@@ -17,6 +17,9 @@ const PLAY: &str = "playbooks/restore-quorum.yml";
 fn lose_quorum(lab: &Lab) {
     lab.put_keys("/restore/", KEYS / 2).expect("first half");
     lab.kill("etcd1").unwrap();
+    // etcd1 may have led: writes wait for etcd2 and etcd3 to elect a new leader.
+    lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
+        .expect("etcd2 and etcd3 keep quorum");
     lab.put_keys("/late/", KEYS / 2)
         .expect("second half, etcd1 down");
     lab.kill("etcd2").unwrap();
