@@ -1,0 +1,65 @@
+//! etcd_snapshot's disk-space preflight on a real filesystem too small for the member's
+//! database: refused with both numbers, nothing written.
+
+use lab::ansible::library;
+use lab::{Lab, LabOptions};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A 64 KiB tmpfs, unmounted however the test ends.
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    fn mount(at: &Path) -> TinyFs {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "this test mounts a small tmpfs and needs root: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TinyFs(at.to_path_buf())
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_snapshot_that_would_not_fit_is_refused_before_writing() {
+    let lab = Lab::up(LabOptions {
+        members: 1,
+        ..Default::default()
+    })
+    .expect("lab up");
+    lab.put_keys("/fill/", 3000).unwrap();
+    let tiny = TinyFs::mount(&lab.dir().join("tiny"));
+    let tls = lab.client_tls();
+    let args = json!({
+        "state": "saved", "path": tiny.0, "endpoints": lab.endpoints(),
+        "ca_cert": tls.ca, "client_cert": tls.cert, "client_key": tls.key,
+    });
+    let out = Command::new(library().join("etcd_snapshot"))
+        .arg("--args")
+        .arg(args.to_string())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("not enough space in"), "{msg}");
+    assert!(
+        msg.contains("bytes free") && msg.contains("its size plus 10%"),
+        "{msg}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&tiny.0).unwrap().collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+}
