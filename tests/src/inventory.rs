@@ -35,6 +35,9 @@ pub fn render(spec: &InventorySpec) -> String {
     if let Some(py) = spec.python {
         let _ = writeln!(s, "ansible_python_interpreter={py}");
     }
+    // A group variable, not a host one: the playbooks' defaults must yield to [OSEv3:vars]
+    // (a regression there makes every runtime-driven play fall back to systemd and fail).
+    let _ = writeln!(s, "etcd_runtime={}", spec.runtime);
     let _ = writeln!(s, "etcd_ca_host={}", spec.ca_host);
     let _ = writeln!(s, "etcd_client_ca_cert={}", client.join("ca.crt").display());
     let _ = writeln!(
@@ -72,11 +75,11 @@ pub fn render(spec: &InventorySpec) -> String {
     }
     s.push_str("\n[etcd]\n");
     for h in spec.members {
-        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
+        let _ = writeln!(s, "{}", host_line(h));
     }
     s.push_str("\n[new_etcd]\n");
     for h in spec.spares {
-        let _ = writeln!(s, "{}", host_line(h, spec.runtime));
+        let _ = writeln!(s, "{}", host_line(h));
     }
     s.push_str("\n[nodes]\n");
     for h in spec.members.iter().chain(spec.spares) {
@@ -94,10 +97,9 @@ fn restart_command(what: &str) -> String {
     )
 }
 
-/// Host variables, because they outrank the playbooks' group_vars/all defaults, which in turn
-/// outrank an inventory's group variables ([OSEv3:vars]).
-fn host_line(h: &Host, runtime: &str) -> String {
-    let vars: [(&str, String); 18] = [
+/// The variables that differ from host to host.
+fn host_line(h: &Host) -> String {
+    let vars: [(&str, String); 17] = [
         ("etcd_ip", h.ip.to_string()),
         ("etcd_hostname", h.fqdn.clone()),
         ("etcd_client_url", h.client_url()),
@@ -124,7 +126,6 @@ fn host_line(h: &Host, runtime: &str) -> String {
             h.root.join("var/backup/etcd").display().to_string(),
         ),
         ("etcd_name", h.name.clone()),
-        ("etcd_runtime", runtime.to_string()),
     ];
     let mut line = h.name.clone();
     for (k, v) in vars {
@@ -167,7 +168,7 @@ mod tests {
         assert!(text.contains("\n[new_etcd]\netcd4 etcd_ip=127.0.9.14 "));
         assert!(text.contains("lab_root='/tmp/lab x/hosts/etcd2'"));
         assert!(!text.contains("ansible_python_interpreter"));
-        assert!(text.contains(" etcd_runtime=process\n"));
+        assert!(text.contains("\n[OSEv3:vars]\nansible_connection=local\netcd_runtime=process\n"));
         assert!(text.contains("\n[nodes]\netcd1\netcd2\netcd3\netcd4\n"));
     }
 }
