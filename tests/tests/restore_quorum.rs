@@ -163,3 +163,56 @@ fn check_mode_shows_the_plan_and_changes_nothing() {
     let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
     assert!(!backups.exists(), "check mode wrote a backup");
 }
+
+/// Five members, three lost (one early, two late): the operator names the survivor, and the
+/// play re-forms the cluster from it and brings all five back with every key.
+#[test]
+fn three_of_five_lost_restores_five_from_the_named_survivor() {
+    let lab = Lab::up(LabOptions {
+        members: 5,
+        ..Default::default()
+    })
+    .expect("lab up");
+    lab.put_keys("/five/", KEYS / 2).expect("first half");
+    lab.kill("etcd1").unwrap();
+    lab.wait_healthy(
+        &["etcd2", "etcd3", "etcd4", "etcd5"],
+        std::time::Duration::from_secs(30),
+    )
+    .expect("four members keep quorum");
+    lab.put_keys("/five-late/", KEYS / 2)
+        .expect("second half, etcd1 down");
+    lab.kill("etcd2").unwrap();
+    lab.kill("etcd3").unwrap();
+    assert!(!lab.is_healthy("etcd5").unwrap(), "quorum should be lost");
+
+    let run = ansible::playbook(
+        &lab.inventory_path(),
+        PLAY,
+        &["-e", "etcd_restore_survivor=etcd5"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("Survivor: etcd5 (given by etcd_restore_survivor)"),
+        "{}",
+        run.stdout
+    );
+
+    let members = lab.member_list().unwrap();
+    let mut names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["etcd1", "etcd2", "etcd3", "etcd4", "etcd5"]);
+    assert!(members.iter().all(|m| !m.is_learner));
+    for name in &names {
+        assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
+    }
+    assert_eq!(lab.count_keys("/five/").unwrap(), (KEYS / 2) as u64);
+    assert_eq!(lab.count_keys("/five-late/").unwrap(), (KEYS / 2) as u64);
+    // Every host but the survivor was re-added empty, its old data kept aside.
+    for name in ["etcd1", "etcd2", "etcd3", "etcd4"] {
+        let data = lab.host(name).unwrap().data_dir();
+        assert_eq!(asides(&data).len(), 1, "{name}: {:?}", asides(&data));
+    }
+    assert!(asides(&lab.host("etcd5").unwrap().data_dir()).is_empty());
+}
