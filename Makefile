@@ -9,6 +9,14 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= target
 export CARGO_TARGET_DIR
 LIBRARY := playbooks/library
+# Another TARGET gets its cross toolchain on demand and its own playbook tree, build/<arch>/playbooks,
+# whose library/ holds that architecture's modules: Ansible searches a playbook's adjacent library/
+# before ANSIBLE_LIBRARY, so two architectures cannot share playbooks/library.
+TARGET_ARCH := $(firstword $(subst -, ,$(TARGET)))
+ifneq ($(TARGET),x86_64-unknown-linux-musl)
+LIBRARY := build/$(TARGET_ARCH)/playbooks/library
+build: setup-cross
+endif
 # A module is a crate under modules/ that ships a sidecar doc named after it.
 MODULES := $(patsubst modules/%/,%,$(dir $(wildcard modules/*/*.yml)))
 MODULES := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/$(m).yml),$(m)))
@@ -17,7 +25,7 @@ LAB_DIR ?= lab
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean
+.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +39,13 @@ build: setup
 	    install -m 0644 modules/$$m/$$m.yml $(LIBRARY)/$$m.yml || exit 1; \
 	done
 	@echo "installed into $(LIBRARY): $(MODULES)"
+
+## Another TARGET's cross toolchain (only what is missing) and its playbook tree, whose playbooks,
+## tasks/ and roles/ link to playbooks/ so an edit there needs no rebuild; stale links are dropped.
+setup-cross:
+	@bash scripts/setup-cross.sh $(TARGET)
+	@mkdir -p $(LIBRARY) && cd $(LIBRARY)/.. && find . -maxdepth 1 -xtype l -delete && \
+	    for f in ../../../playbooks/*; do [ "$${f##*/}" = library ] || ln -sfn "$$f" . || exit 1; done
 
 ## Unit tests, then end-to-end tests against real etcd labs with real ansible-playbook.
 test: build lint
@@ -64,4 +79,4 @@ bench: build
 
 clean: lab-down
 	$(CARGO) clean
-	rm -rf $(LIBRARY)
+	rm -rf $(LIBRARY) build
