@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent cross-build setup for `make build TARGET=<triple>`: installs only what is missing, and
 # only when a foreign target is asked for, so the x86_64 `make build` / `make test` never pay for it.
-# With --emulator it also installs qemu-user, which `make check-aarch64` runs the binaries under.
+# With --emulator it also installs what `make check-aarch64` needs: qemu-user to run the binaries.
 #
 # usage: scripts/setup-cross.sh TARGET [--emulator]
 set -euo pipefail
@@ -34,6 +34,9 @@ command -v "$gnu-gcc" >/dev/null || need_apt+=("gcc-$gnu")
 command -v "$musl-gcc" >/dev/null || need_apt+=("musl-dev:$deb_arch")
 if $emulator; then
     command -v "$qemu" >/dev/null || need_apt+=(qemu-user)
+    # scripts/check-cross.sh reads the binaries' ELF headers and their JSON.
+    command -v file >/dev/null || need_apt+=(file)
+    command -v jq >/dev/null || need_apt+=(jq)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [[ " ${need_apt[*]} " == *":$deb_arch "* ]] \
