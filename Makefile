@@ -65,3 +65,8 @@ bench: build
 clean: lab-down
 	$(CARGO) clean
 	rm -rf $(LIBRARY)
+
+## The Ansible collection etcd_ops.etcd: build/etcd_ops-etcd-<version>.tar.gz (tree in build/collection/).
+.PHONY: collection
+collection: build
+	@bash scripts/collection.sh
