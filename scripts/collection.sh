@@ -53,7 +53,7 @@ done
 # for plays of one's own), not as a playbook-adjacent roles/.
 cp -R playbooks/roles/. "$tree/roles/"
 
-sed "s/@VERSION@/$version/" collection/galaxy.yml >"$tree/galaxy.yml"
+sed "s/@VERSION@/$version/" collection/galaxy.yml.in >"$tree/galaxy.yml"
 printf -- '---\nrequires_ansible: "%s"\n' "$requires" >"$tree/meta/runtime.yml"
 cp collection/README.md collection/CHANGELOG.md "$tree/"
 
