@@ -86,3 +86,8 @@ bench: build
 clean: lab-down
 	$(CARGO) clean
 	rm -rf $(LIBRARY) build
+
+## The Ansible collection etcd_ops.etcd: build/etcd_ops-etcd-<version>.tar.gz (tree in build/collection/).
+.PHONY: collection
+collection: build
+	@bash scripts/collection.sh

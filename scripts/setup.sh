@@ -34,3 +34,10 @@ if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/ansible-lint" ]; t
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -r requirements-dev.txt
 fi
+
+# ansible-builder (execution-environment.yml) joined requirements-dev.txt later: a venv made
+# before that gets just it.
+if [ ! -x "$VENV/bin/ansible-builder" ]; then
+    echo "setup: installing ansible-builder into $VENV"
+    "$VENV/bin/pip" install -q "$(grep -x 'ansible-builder.*' requirements-dev.txt)"
+fi

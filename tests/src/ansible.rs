@@ -96,7 +96,8 @@ fn base_command(tool: &str) -> Command {
     c
 }
 
-fn finish(mut c: Command) -> Run {
+/// Runs `c` to the end; what it printed and how it ended.
+pub fn finish(mut c: Command) -> Run {
     let out = c.output().expect("running ansible");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -110,6 +111,41 @@ fn finish(mut c: Command) -> Run {
 pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
     let mut c = base_command("ansible-playbook");
     c.arg("-i").arg(inventory).arg(playbook).args(extra);
+    finish(c)
+}
+
+/// A command of the venv's Ansible as a user of the installed collection runs it: collections
+/// from `collections` alone, neither the repository's ansible.cfg nor `ANSIBLE_LIBRARY`, and the
+/// working directory outside the repository, so no module can come from playbooks/library.
+pub fn collection_command(tool: &str, collections: &Path) -> Command {
+    let mut c = Command::new(venv_bin(tool));
+    c.current_dir(collections)
+        .env_remove("ANSIBLE_CONFIG")
+        .env_remove("ANSIBLE_LIBRARY")
+        .env("ANSIBLE_COLLECTIONS_PATH", collections)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env(
+            "ANSIBLE_LOCAL_TEMP",
+            std::env::temp_dir().join("etcd-ops-ansible-local"),
+        )
+        .env(
+            "ANSIBLE_PYTHON_INTERPRETER",
+            repo_root().join(".venv/bin/python3"),
+        );
+    c
+}
+
+/// `ansible-playbook -i INVENTORY NAME [extra args]` for a playbook of a collection installed
+/// under `collections`, named by FQCN (see [`collection_command`]).
+pub fn collection_playbook(
+    collections: &Path,
+    inventory: &Path,
+    name: &str,
+    extra: &[&str],
+) -> Run {
+    let mut c = collection_command("ansible-playbook", collections);
+    c.arg("-i").arg(inventory).arg(name).args(extra);
     finish(c)
 }
 
