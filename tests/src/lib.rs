@@ -21,6 +21,7 @@
 //! [`slots`]).
 
 pub mod ansible;
+pub mod awx;
 mod client;
 pub mod envfile;
 mod error;
