@@ -34,3 +34,10 @@ if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/ansible-lint" ]; t
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -r requirements-dev.txt
 fi
+
+# Separate from the block above so that a venv made before ansible-runner was a requirement
+# gains it too.
+if [ ! -x "$VENV/bin/ansible-runner" ]; then
+    echo "setup: installing ansible-runner into $VENV"
+    "$VENV/bin/pip" install -q -r requirements-dev.txt
+fi

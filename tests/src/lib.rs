@@ -31,6 +31,7 @@ mod lab;
 pub mod layout;
 pub mod pki;
 pub mod process;
+pub mod runner;
 pub mod slots;
 pub mod state;
 mod templates;
