@@ -164,6 +164,31 @@ fn health_both_ways(awx: &mut Awx, inventory: &Path, require_quorum: bool) -> (J
     (job, via_awx)
 }
 
+/// A member cut off from its peers calls itself leader until its election timeout runs out:
+/// waits for that, so that both health runs see the same, settled state.
+fn wait_until_not_leader(lab: &Lab, host: &str) {
+    let tls = lab.client_tls();
+    let endpoint = lab.host(host).unwrap().client_url();
+    let stepped_down = lab::wait::until(WAIT, Duration::from_millis(200), || {
+        let out = Command::new(lab::etcdctl_bin())
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={endpoint}"))
+            .arg(format!("--cacert={}", tls.ca.display()))
+            .arg(format!("--cert={}", tls.cert.display()))
+            .arg(format!("--key={}", tls.key.display()))
+            .args(["endpoint", "status", "-w", "json"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let status = &v[0]["Status"];
+        status["header"]["member_id"].is_u64() && status["leader"] != status["header"]["member_id"]
+    });
+    assert!(
+        stepped_down,
+        "{host} still calls itself leader after {WAIT:?}"
+    );
+}
+
 fn bundles(lab: &Lab, host: &str) -> Vec<PathBuf> {
     let dir = lab.host(host).unwrap().root.join("var/backup/etcd");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -306,6 +331,7 @@ fn every_playbook_runs_under_ansible_runner_as_awx_would_run_it() {
     lab.put_keys("/late/", 100).unwrap();
     lab.kill("etcd2").unwrap();
     lab.kill("etcd4").unwrap();
+    wait_until_not_leader(&lab, "etcd1");
     let (job, health) = health_both_ways(&mut awx, &inv, true);
     assert_eq!(health["quorum"], json!(false), "{health}");
     assert_eq!(
