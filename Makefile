@@ -83,6 +83,12 @@ demo: build
 bench: build
 	@bash scripts/bench.sh
 
+## An AWX/Tower project: dist/etcd-ops-<version>.tar.gz, the playbooks at its root with
+## library/ beside them (scripts/dist.sh).
+.PHONY: dist
+dist: build
+	@bash scripts/dist.sh
+
 clean: lab-down
 	$(CARGO) clean
 	rm -rf $(LIBRARY) build

@@ -28,16 +28,15 @@ if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
 fi
 
 VENV=.venv
-if [ ! -x "$VENV/bin/ansible-playbook" ] || [ ! -x "$VENV/bin/ansible-lint" ]; then
-    echo "setup: installing ansible-core and ansible-lint into $VENV"
-    python3 -m venv "$VENV"
+# One check per tool requirements-dev.txt brings, so a venv made before a tool joined the list
+# gains it; pip leaves what is already satisfied alone.
+venv_ok=true
+for tool in ansible-playbook ansible-lint ansible-builder ansible-runner; do
+    [ -x "$VENV/bin/$tool" ] || venv_ok=false
+done
+if ! $venv_ok; then
+    echo "setup: installing ansible-core, ansible-lint, ansible-builder, ansible-runner into $VENV"
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -r requirements-dev.txt
-fi
-
-# ansible-builder (execution-environment.yml) joined requirements-dev.txt later: a venv made
-# before that gets just it.
-if [ ! -x "$VENV/bin/ansible-builder" ]; then
-    echo "setup: installing ansible-builder into $VENV"
-    "$VENV/bin/pip" install -q "$(grep -x 'ansible-builder.*' requirements-dev.txt)"
 fi

@@ -21,6 +21,7 @@
 //! [`slots`]).
 
 pub mod ansible;
+pub mod awx;
 mod client;
 pub mod envfile;
 mod error;
@@ -30,6 +31,7 @@ mod lab;
 pub mod layout;
 pub mod pki;
 pub mod process;
+pub mod runner;
 pub mod slots;
 pub mod state;
 mod templates;
