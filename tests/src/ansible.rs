@@ -25,7 +25,7 @@ pub fn library() -> PathBuf {
     lib
 }
 
-pub(crate) fn venv_bin(tool: &str) -> PathBuf {
+pub fn venv_bin(tool: &str) -> PathBuf {
     let p = repo_root().join(".venv/bin").join(tool);
     assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
     p

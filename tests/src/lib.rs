@@ -30,6 +30,7 @@ pub mod kubelet;
 mod lab;
 pub mod layout;
 pub mod pki;
+pub mod playbook_source;
 pub mod process;
 pub mod runner;
 pub mod slots;

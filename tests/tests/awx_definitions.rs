@@ -6,6 +6,7 @@
 
 use lab::ansible::repo_root;
 use lab::awx::{self, JobTemplate, QuestionType};
+use lab::playbook_source::{code_of, playbooks, reads, role_defaults};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,56 +23,6 @@ fn templates() -> Vec<JobTemplate> {
     let all = awx::load_all().unwrap_or_else(|e| panic!("{e}"));
     assert!(!all.is_empty(), "no definitions in awx/");
     all
-}
-
-/// A playbook's text and that of every task file it pulls in (transitively), without comment
-/// lines, so a variable named only in a comment does not count as read.
-fn code_of(playbook: &str) -> String {
-    let tasks = repo_root().join("playbooks/tasks");
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![repo_root().join("playbooks").join(playbook)];
-    let mut code = String::new();
-    while let Some(file) = todo.pop() {
-        if !seen.insert(file.clone()) {
-            continue;
-        }
-        let text =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-            code.push_str(line);
-            code.push('\n');
-            for token in line.split(|c: char| !(c.is_ascii_alphanumeric() || "_.-/".contains(c))) {
-                let name = token.rsplit('/').next().unwrap_or(token);
-                if name.ends_with(".yml") && tasks.join(name).is_file() {
-                    todo.push(tasks.join(name));
-                }
-            }
-        }
-    }
-    code
-}
-
-fn reads(code: &str, var: &str) -> bool {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    code.match_indices(var).any(|(i, _)| {
-        !code[..i].chars().next_back().is_some_and(word)
-            && !code[i + var.len()..].chars().next().is_some_and(word)
-    })
-}
-
-fn role_defaults() -> BTreeSet<String> {
-    let p = repo_root().join("playbooks/roles/etcd_ops_defaults/defaults/main.yml");
-    let v: Value = serde_yaml::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    v.as_object().unwrap().keys().cloned().collect()
-}
-
-fn playbooks() -> BTreeSet<String> {
-    std::fs::read_dir(repo_root().join("playbooks"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
-        .collect()
 }
 
 #[test]
