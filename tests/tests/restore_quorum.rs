@@ -216,3 +216,65 @@ fn three_of_five_lost_restores_five_from_the_named_survivor() {
     }
     assert!(asides(&lab.host("etcd5").unwrap().data_dir()).is_empty());
 }
+
+/// When the restored cluster's client URLs differ from the inventory's (here the survivor also
+/// advertises a DNS name), the masters' etcdClientInfo.urls and flanneld's endpoints are set
+/// to what etcd reports, and the API servers and flanneld restart.
+#[test]
+fn a_changed_member_set_is_pushed_to_masters_and_flanneld() {
+    const EXTRA: &str = "https://etcd3.lab.example:2379";
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let e3 = lab.host("etcd3").unwrap();
+    lab.stop("etcd3").unwrap();
+    let path = e3.etcd_conf();
+    let mut conf = confedit::EnvFile::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    conf.set(
+        "ETCD_ADVERTISE_CLIENT_URLS",
+        &format!("{},{EXTRA}", e3.client_url()),
+    )
+    .unwrap();
+    std::fs::write(&path, conf.render()).unwrap();
+    lab.start("etcd3").unwrap();
+    lab.wait_healthy(
+        &["etcd1", "etcd2", "etcd3"],
+        std::time::Duration::from_secs(30),
+    )
+    .expect("etcd3 back");
+    lab.put_keys("/changed/", 100).unwrap();
+    lab.kill("etcd1").unwrap();
+    lab.kill("etcd2").unwrap();
+
+    let run = ansible::playbook(
+        &lab.inventory_path(),
+        PLAY,
+        &["-e", "etcd_restore_survivor=etcd3"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(lab.member_list().unwrap().len(), 3);
+    assert_eq!(lab.count_keys("/changed/").unwrap(), 100);
+
+    for h in lab.hosts() {
+        let text = std::fs::read_to_string(h.master_config()).unwrap();
+        let urls = confedit::get_seq(&text, "etcdClientInfo.urls").unwrap();
+        assert!(urls.iter().any(|u| u == EXTRA), "{}: {urls:?}", h.name);
+        for other in lab.hosts() {
+            assert!(urls.contains(&other.client_url()), "{}: {urls:?}", h.name);
+        }
+        let flannel =
+            confedit::EnvFile::parse(&std::fs::read_to_string(h.flanneld_sysconfig()).unwrap())
+                .unwrap();
+        let eps = flannel.get("FLANNEL_ETCD_ENDPOINTS").unwrap();
+        assert!(eps.contains(EXTRA), "{}: {eps}", h.name);
+        let restarts = std::fs::read_to_string(h.restarts_log()).unwrap_or_default();
+        assert!(
+            restarts.contains("master-api restarted"),
+            "{}: {restarts}",
+            h.name
+        );
+        assert!(
+            restarts.contains("flanneld restarted"),
+            "{}: {restarts}",
+            h.name
+        );
+    }
+}
