@@ -6,6 +6,18 @@ use lab::{Lab, LabOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+const TINY_BYTES: u64 = 64 * 1024;
+
+/// What etcd reports as the member's database size.
+fn db_size(lab: &Lab) -> u64 {
+    let out = lab
+        .etcdctl(["endpoint", "status", "-w", "json"])
+        .expect("etcdctl endpoint status");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v[0]["Status"]["dbSize"].as_u64().unwrap_or(0)
+}
 
 /// A 64 KiB tmpfs, unmounted however the test ends.
 struct TinyFs(PathBuf);
@@ -14,7 +26,7 @@ impl TinyFs {
     fn mount(at: &Path) -> TinyFs {
         std::fs::create_dir_all(at).unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &format!("size={TINY_BYTES}"), "tmpfs"])
             .arg(at)
             .output()
             .unwrap();
@@ -41,6 +53,16 @@ fn a_snapshot_that_would_not_fit_is_refused_before_writing() {
     })
     .expect("lab up");
     lab.put_keys("/fill/", 3000).unwrap();
+    // etcd reports the database size its backend last committed (every 100 ms), so right after
+    // the writes it can still be the empty database's, which fits: wait until it says what the
+    // snapshot will hold, well over the filesystem.
+    assert!(
+        lab::wait::until(Duration::from_secs(10), Duration::from_millis(50), || {
+            db_size(&lab) > 2 * TINY_BYTES
+        }),
+        "etcd's dbSize stayed at {} bytes",
+        db_size(&lab)
+    );
     let tiny = TinyFs::mount(&lab.dir().join("tiny"));
     let tls = lab.client_tls();
     let args = json!({
