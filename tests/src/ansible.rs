@@ -186,3 +186,22 @@ pub fn module(
 }
 
 static TREE_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An installed module binary run directly, as an operator would (`NAME --args JSON [extra]`):
+/// its one JSON object and its exit code.
+pub fn direct(module: &str, args: &serde_json::Value, extra: &[&str]) -> (serde_json::Value, i32) {
+    let out = Command::new(library().join(module))
+        .arg("--args")
+        .arg(args.to_string())
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("running {module}: {e}"));
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{module} printed not one JSON object ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap_or(-1))
+}

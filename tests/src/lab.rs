@@ -314,6 +314,18 @@ impl Lab {
         client::put_keys(&self.live_endpoints(), &self.tls, prefix, count)
     }
 
+    /// The backup bundles (directories with a MANIFEST.json) in the host's backup dir, the
+    /// `etcd_backup_dir` the lab's tests give backup.yml, oldest first.
+    pub fn backup_bundles(&self, name: &str) -> Result<Vec<PathBuf>> {
+        let dir = self.host(name)?.root.join("var/backup/etcd");
+        let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        out.retain(|p| p.join("MANIFEST.json").is_file());
+        out.sort();
+        Ok(out)
+    }
+
     /// Number of keys under `prefix` (linearizable).
     pub fn count_keys(&self, prefix: &str) -> Result<u64> {
         let n = client::count_keys(&self.live_endpoints(), &self.tls, prefix)?;

@@ -6,7 +6,7 @@
 //! ansible-playbook too, on the same lab state, and both must report the same.
 
 use confedit::get_seq;
-use lab::ansible::{self, library, Run};
+use lab::ansible::{self, Run};
 use lab::awx;
 use lab::runner::{Awx, Job};
 use lab::{Lab, LabOptions};
@@ -62,12 +62,7 @@ fn member_names(lab: &Lab) -> Vec<String> {
 fn inventory_group(inventory: &Path, host: &str, group: &str, state: &str) {
     let args =
         json!({"path": inventory.join("hosts"), "host": host, "group": group, "state": state});
-    let out = Command::new(library().join("inventory_group"))
-        .arg("--args")
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, _) = ansible::direct("inventory_group", &args, &[]);
     assert_eq!(v["failed"], json!(false), "{v}");
 }
 
@@ -190,13 +185,7 @@ fn wait_until_not_leader(lab: &Lab, host: &str) {
 }
 
 fn bundles(lab: &Lab, host: &str) -> Vec<PathBuf> {
-    let dir = lab.host(host).unwrap().root.join("var/backup/etcd");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    out.retain(|p| p.join("MANIFEST.json").is_file());
-    out.sort();
-    out
+    lab.backup_bundles(host).unwrap()
 }
 
 fn master_urls(lab: &Lab, host: &str) -> Vec<String> {

@@ -9,13 +9,7 @@ use std::path::{Path, PathBuf};
 const BACKUP_DIR: &str = "etcd_backup_dir={{ lab_root }}/var/backup/etcd";
 
 fn bundles(lab: &Lab, host: &str) -> Vec<PathBuf> {
-    let dir = lab.host(host).unwrap().root.join("var/backup/etcd");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    out.retain(|p| p.join("MANIFEST.json").is_file());
-    out.sort();
-    out
+    lab.backup_bundles(host).unwrap()
 }
 
 fn manifest(bundle: &Path) -> Value {

@@ -58,13 +58,7 @@ fn every_installed_module_is_a_static_elf_with_a_rendered_doc() {
 }
 
 fn run_health(args: Value) -> (Value, i32) {
-    let out = Command::new(library().join("etcd_health"))
-        .arg("--args")
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    (v, out.status.code().unwrap_or(-1))
+    lab::ansible::direct("etcd_health", &args, &[])
 }
 
 fn msg(v: &Value) -> &str {

@@ -2,10 +2,9 @@
 //! (keys written after it gone, keys deleted after it back), every member healthy, the API
 //! server stop/start commands run; --check changes nothing; a second run changes nothing.
 
-use lab::ansible::{self, library};
+use lab::ansible;
 use lab::{Lab, LabOptions};
-use serde_json::{json, Value};
-use std::process::Command;
+use serde_json::json;
 
 fn save_snapshot(lab: &Lab, path: &std::path::Path) {
     let tls = lab.client_tls();
@@ -13,12 +12,7 @@ fn save_snapshot(lab: &Lab, path: &std::path::Path) {
         "state": "saved", "path": path, "endpoints": lab.endpoints(),
         "ca_cert": tls.ca, "client_cert": tls.cert, "client_key": tls.key,
     });
-    let out = Command::new(library().join("etcd_snapshot"))
-        .arg("--args")
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, _) = ansible::direct("etcd_snapshot", &args, &[]);
     assert_eq!(v["failed"], json!(false), "{v}");
 }
 

@@ -2,7 +2,7 @@
 //! a restore into a fresh cluster that must serve the same keys at the same revision, raw
 //! `member/snap/db` copies, backup bundles with retention, and check mode writing nothing.
 
-use lab::ansible::{self, library, Run};
+use lab::ansible::{self, Run};
 use lab::{Lab, LabOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -35,20 +35,7 @@ fn via_ansible(lab: &Lab, args: &Value, extra: &[&str]) -> (Value, Run) {
 
 /// The installed binary run directly, as an operator would with `--args`.
 fn direct(args: &Value, extra: &[&str]) -> (Value, i32) {
-    let out = Command::new(library().join("etcd_snapshot"))
-        .arg("--args")
-        .arg(args.to_string())
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not one JSON object ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (v, out.status.code().unwrap_or(-1))
+    ansible::direct("etcd_snapshot", args, extra)
 }
 
 fn ok(v: &Value, code: i32) {

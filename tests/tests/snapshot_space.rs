@@ -1,7 +1,6 @@
 //! etcd_snapshot's disk-space preflight on a real filesystem too small for the member's
 //! database: refused with both numbers, nothing written.
 
-use lab::ansible::library;
 use lab::{Lab, LabOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -69,13 +68,8 @@ fn a_snapshot_that_would_not_fit_is_refused_before_writing() {
         "state": "saved", "path": tiny.0, "endpoints": lab.endpoints(),
         "ca_cert": tls.ca, "client_cert": tls.cert, "client_key": tls.key,
     });
-    let out = Command::new(library().join("etcd_snapshot"))
-        .arg("--args")
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{v}");
+    let (v, code) = lab::ansible::direct("etcd_snapshot", &args, &[]);
+    assert_eq!(code, 1, "{v}");
     let msg = v["msg"].as_str().unwrap();
     assert!(msg.contains("not enough space in"), "{msg}");
     assert!(
