@@ -3,7 +3,6 @@
 use modtest::{replace_once, run, snapshot, TempDir};
 use serde_json::{json, Value};
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_etcd_conf");
@@ -196,25 +195,16 @@ fn backup_keeps_the_old_content() {
 fn mode_owner_and_symlink_are_kept() {
     let dir = TempDir::new("ec-meta");
     let real = dir.fixture("etcd-ocp311.conf", "real.conf");
-    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
-    let as_root = modtest::running_as_root();
-    if as_root {
-        std::os::unix::fs::chown(&real, Some(997), Some(996)).unwrap();
-    }
     let link = dir.join("etcd.conf");
-    std::os::unix::fs::symlink("real.conf", &link).unwrap();
-    let before = fs::read_to_string(&real).unwrap();
-    run(BIN, &args(&link, recovery())).ok();
-    assert!(fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    assert_eq!(fs::read_to_string(&real).unwrap(), recovery_golden(&before));
-    let m = fs::metadata(&real).unwrap();
-    assert_eq!(m.mode() & 0o7777, 0o640);
-    if as_root {
-        assert_eq!((m.uid(), m.gid()), (997, 996));
-    }
+    let case = modtest::contract::ThroughSymlink {
+        real: &real,
+        link: &link,
+        link_target: Path::new("real.conf"),
+        mode: 0o640,
+        ids: (997, 996),
+        args: args(&link, recovery()),
+    };
+    modtest::contract::mode_owner_and_symlink_kept(BIN, case, recovery_golden);
 }
 
 #[test]
@@ -339,23 +329,7 @@ fn bad_input_fails_clearly_and_leaves_the_file_alone() {
             "Unsupported parameters for (etcd_conf) module: setting.".into(),
         ),
     ];
-    for (what, content, extra, expected) in cases {
-        let p = dir.join("etcd.conf");
-        fs::write(&p, &content).unwrap();
-        let before = snapshot(&p);
-        let msg = run(BIN, &args(&p, extra)).err();
-        let expected = expected.replace("{p}", &p.display().to_string());
-        assert!(
-            msg.starts_with(&expected),
-            "{what}:\n got {msg}\nwant {expected}"
-        );
-        assert_eq!(snapshot(&p), before, "{what}: file touched");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "{what}: temp file left"
-        );
-    }
+    modtest::contract::bad_input_leaves_the_file_alone(BIN, &dir, "etcd.conf", cases, args);
 }
 
 #[test]

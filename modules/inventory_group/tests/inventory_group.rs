@@ -3,7 +3,6 @@
 use modtest::{replace_once, run, snapshot, TempDir};
 use serde_json::{json, Value};
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_inventory_group");
@@ -13,6 +12,11 @@ const M3: &str =
 fn args(path: &Path, mut extra: Value) -> Value {
     extra["path"] = json!(path);
     extra
+}
+
+/// The fixture after to_new_etcd(): m3 listed under [new_etcd].
+fn to_new_etcd_golden(before: &str) -> String {
+    replace_once(before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"))
 }
 
 fn to_new_etcd() -> Value {
@@ -36,7 +40,7 @@ fn move_a_host_from_new_etcd_to_etcd() {
     let out = run(BIN, &args(&p, to_new_etcd())).ok();
     assert!(out.changed());
     assert_eq!(out.json["hosts"], json!(["master-3.example.com"]));
-    let with_new = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
+    let with_new = to_new_etcd_golden(&before);
     assert_eq!(fs::read_to_string(&p).unwrap(), with_new);
     let snap = snapshot(&p);
     assert!(!run(BIN, &args(&p, to_new_etcd())).ok().changed());
@@ -88,52 +92,30 @@ fn removing_a_member_keeps_comments_and_other_groups() {
 fn check_mode_diff_and_backup() {
     let dir = TempDir::new("ig-check");
     let p = dir.fixture("osev3-inventory", "hosts");
-    let snap = snapshot(&p);
-    let before = String::from_utf8(snap.0.clone()).unwrap();
-    let mut a = args(&p, to_new_etcd());
-    a["_ansible_check_mode"] = json!(true);
-    a["_ansible_diff"] = json!(true);
-    a["backup"] = json!(true);
-    let out = run(BIN, &a).ok();
-    assert!(out.changed());
-    assert_eq!(snapshot(&p), snap);
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    let header = p.display().to_string();
-    let after = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
-    assert_eq!(
-        out.json["diff"],
-        json!({"before": before, "after": after, "before_header": header, "after_header": header})
+    let before = std::fs::read_to_string(&p).unwrap();
+    modtest::contract::check_diff_and_backup(
+        BIN,
+        &dir,
+        &p,
+        &args(&p, to_new_etcd()),
+        &to_new_etcd_golden(&before),
     );
-    a["_ansible_check_mode"] = json!(false);
-    let out = run(BIN, &a).ok();
-    let backup = out.json["backup_file"].as_str().unwrap();
-    assert_eq!(fs::read_to_string(backup).unwrap(), before);
 }
 
 #[test]
 fn mode_owner_and_symlink_are_kept() {
     let dir = TempDir::new("ig-meta");
     let real = dir.fixture("osev3-inventory", "hosts.real");
-    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
-    let as_root = modtest::running_as_root();
-    if as_root {
-        std::os::unix::fs::chown(&real, Some(991), Some(990)).unwrap();
-    }
     let link = dir.join("hosts");
-    std::os::unix::fs::symlink("hosts.real", &link).unwrap();
-    let before = fs::read_to_string(&real).unwrap();
-    run(BIN, &args(&link, to_new_etcd())).ok();
-    assert!(fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    let after = replace_once(&before, "[new_etcd]\n", &format!("[new_etcd]\n{M3}"));
-    assert_eq!(fs::read_to_string(&real).unwrap(), after);
-    let m = fs::metadata(&real).unwrap();
-    assert_eq!(m.mode() & 0o7777, 0o640);
-    if as_root {
-        assert_eq!((m.uid(), m.gid()), (991, 990));
-    }
+    let case = modtest::contract::ThroughSymlink {
+        real: &real,
+        link: &link,
+        link_target: Path::new("hosts.real"),
+        mode: 0o640,
+        ids: (991, 990),
+        args: args(&link, to_new_etcd()),
+    };
+    modtest::contract::mode_owner_and_symlink_kept(BIN, case, to_new_etcd_golden);
 }
 
 #[test]
@@ -218,23 +200,7 @@ fn bad_input_fails_clearly_and_leaves_the_file_alone() {
             "argument 'host' is of type list and we were unable to convert to str",
         ),
     ];
-    for (what, content, extra, expected) in cases {
-        let p = dir.join("hosts");
-        fs::write(&p, &content).unwrap();
-        let before = snapshot(&p);
-        let msg = run(BIN, &args(&p, extra)).err();
-        let expected = expected.replace("{p}", &p.display().to_string());
-        assert!(
-            msg.starts_with(&expected),
-            "{what}:\n got {msg}\nwant {expected}"
-        );
-        assert_eq!(snapshot(&p), before, "{what}: file touched");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "{what}: temp file left"
-        );
-    }
+    modtest::contract::bad_input_leaves_the_file_alone(BIN, &dir, "hosts", cases, args);
 }
 
 #[test]

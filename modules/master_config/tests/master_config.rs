@@ -3,7 +3,6 @@
 use modtest::{replace_once, run, snapshot, TempDir};
 use serde_json::{json, Value};
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
@@ -108,50 +107,30 @@ fn the_files_own_style_is_kept() {
 fn check_mode_diff_and_backup() {
     let dir = TempDir::new("mc-check");
     let p = dir.fixture("master-config.yaml", "master-config.yaml");
-    let snap = snapshot(&p);
-    let before = String::from_utf8(snap.0.clone()).unwrap();
-    let mut a = args(&p, replace_member());
-    a["_ansible_check_mode"] = json!(true);
-    a["_ansible_diff"] = json!(true);
-    a["backup"] = json!(true);
-    let out = run(BIN, &a).ok();
-    assert!(out.changed());
-    assert_eq!(snapshot(&p), snap);
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    let header = p.display().to_string();
-    assert_eq!(
-        out.json["diff"],
-        json!({"before": before, "after": golden(&before), "before_header": header, "after_header": header})
+    let before = std::fs::read_to_string(&p).unwrap();
+    modtest::contract::check_diff_and_backup(
+        BIN,
+        &dir,
+        &p,
+        &args(&p, replace_member()),
+        &golden(&before),
     );
-    a["_ansible_check_mode"] = json!(false);
-    let out = run(BIN, &a).ok();
-    let backup = out.json["backup_file"].as_str().unwrap();
-    assert_eq!(fs::read_to_string(backup).unwrap(), before);
 }
 
 #[test]
 fn mode_owner_and_symlink_are_kept() {
     let dir = TempDir::new("mc-meta");
     let real = dir.fixture("master-config.yaml", "real.yaml");
-    fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
-    let as_root = modtest::running_as_root();
-    if as_root {
-        std::os::unix::fs::chown(&real, Some(993), Some(992)).unwrap();
-    }
     let link = dir.join("master-config.yaml");
-    std::os::unix::fs::symlink("real.yaml", &link).unwrap();
-    let before = fs::read_to_string(&real).unwrap();
-    run(BIN, &args(&link, replace_member())).ok();
-    assert!(fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    assert_eq!(fs::read_to_string(&real).unwrap(), golden(&before));
-    let m = fs::metadata(&real).unwrap();
-    assert_eq!(m.mode() & 0o7777, 0o600);
-    if as_root {
-        assert_eq!((m.uid(), m.gid()), (993, 992));
-    }
+    let case = modtest::contract::ThroughSymlink {
+        real: &real,
+        link: &link,
+        link_target: Path::new("real.yaml"),
+        mode: 0o600,
+        ids: (993, 992),
+        args: args(&link, replace_member()),
+    };
+    modtest::contract::mode_owner_and_symlink_kept(BIN, case, golden);
 }
 
 #[test]
@@ -182,23 +161,13 @@ fn bad_input_fails_clearly_and_leaves_the_file_alone() {
         ("unknown option", cfg.clone().into_bytes(), json!({"create": true, "add": ["https://a:1"]}),
          "Unsupported parameters for (master_config) module: create."),
     ];
-    for (what, content, extra, expected) in cases {
-        let p = dir.join("master-config.yaml");
-        fs::write(&p, &content).unwrap();
-        let before = snapshot(&p);
-        let msg = run(BIN, &args(&p, extra)).err();
-        let expected = expected.replace("{p}", &p.display().to_string());
-        assert!(
-            msg.starts_with(&expected),
-            "{what}:\n got {msg}\nwant {expected}"
-        );
-        assert_eq!(snapshot(&p), before, "{what}: file touched");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "{what}: temp file left"
-        );
-    }
+    modtest::contract::bad_input_leaves_the_file_alone(
+        BIN,
+        &dir,
+        "master-config.yaml",
+        cases,
+        args,
+    );
     let p = dir.join("missing.yaml");
     assert_eq!(
         run(BIN, &args(&p, replace_member())).err(),

@@ -2,6 +2,8 @@
 //! run the real built binary the way Ansible does (an args file as argv[1]), on copies of the
 //! shared fixtures in a temp dir, and check the sidecar doc against the option spec.
 
+pub mod contract;
+
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
