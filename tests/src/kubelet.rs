@@ -28,7 +28,20 @@ pub fn manifest(host: &Host) -> String {
          spec:\n  hostNetwork: true\n  containers:\n  - name: etcd\n    image: etcd\n    \
          command: [/bin/sh, -c, \"set -a; . {conf}; exec etcd\"]\n",
         name = host.name,
-        conf = host.etcd_conf().display()
+        conf = host.seen("etc/etcd/etcd.conf").display()
+    )
+}
+
+/// The masters' API server pod (machines only): its kubelet stand-in records when it starts and
+/// stops, which is what restore-snapshot.yml's default stop and start commands cause.
+pub fn apiserver_manifest(host: &Host) -> String {
+    format!(
+        "# etcd-lab static pod: the OpenShift 3.11 API server of {name}; the lab's kubelet\n\
+         # stand-in records its coming and going in /var/log/pods.log.\n\
+         apiVersion: v1\nkind: Pod\nmetadata:\n  name: master-api-{name}\n  namespace: kube-system\n\
+         spec:\n  hostNetwork: true\n  containers:\n  - name: api\n    image: ose-control-plane\n    \
+         command: [/bin/bash, -c, \"exec openshift start master api --config=/etc/origin/master/master-config.yaml\"]\n",
+        name = host.name,
     )
 }
 

@@ -5,6 +5,8 @@ use crate::error::{Context, Error, Result};
 use crate::inventory::{self, InventorySpec};
 use crate::kubelet::{self, Kubelet};
 use crate::layout::{self, Host, Shared};
+use crate::machine::{self, Machine};
+use crate::machine_etcd;
 use crate::pki::{Ca, Usage};
 use crate::process;
 use crate::slots::{self, SlotLock, MAX_HOSTS};
@@ -32,8 +34,12 @@ pub struct LabOptions {
     pub dir: Option<PathBuf>,
     /// The address slot. Default: any free slot in 1..=250; slot 0 is for `make lab`/`make demo`.
     pub slot: Option<u8>,
-    /// How the members' etcds run (`etcd_runtime` in the inventory). Default [`Runtime::Process`].
+    /// How the members' etcds run (`etcd_runtime` in the inventory). Default [`Runtime::Process`];
+    /// [`Runtime::Systemd`] needs `machines`.
     pub runtime: Runtime,
+    /// Make every host a machine (a booted systemd host reached over SSH, at the real paths)
+    /// instead of a directory of this machine. Default false.
+    pub machines: bool,
 }
 
 /// The lab's `etcd_runtime`.
@@ -44,6 +50,8 @@ pub enum Runtime {
     Process,
     /// A kubelet stand-in per member runs etcd while its manifest is in the pods directory.
     StaticPod,
+    /// etcd is the RHEL RPM's unit on a machine's systemd (machines only).
+    Systemd,
 }
 
 impl Runtime {
@@ -52,7 +60,18 @@ impl Runtime {
         match self {
             Runtime::Process => "process",
             Runtime::StaticPod => "static_pod",
+            Runtime::Systemd => "systemd",
         }
+    }
+
+    /// The runtime named `name` (the inventory's spelling).
+    pub fn from_name(name: &str) -> Result<Runtime> {
+        [Runtime::Process, Runtime::StaticPod, Runtime::Systemd]
+            .into_iter()
+            .find(|r| r.name() == name)
+            .with_context(|| {
+                format!("unknown etcd runtime {name:?} (process, static_pod, systemd)")
+            })
     }
 }
 
@@ -64,6 +83,7 @@ impl Default for LabOptions {
             dir: None,
             slot: None,
             runtime: Runtime::Process,
+            machines: false,
         }
     }
 }
@@ -84,6 +104,9 @@ pub struct Lab {
     owns_dir: bool,
     /// The static_pod runtime's kubelet stand-ins, stopped before the etcds on drop.
     kubelets: Vec<Kubelet>,
+    /// One per host when the hosts are machines, in the order of `hosts`.
+    machines: Vec<Machine>,
+    runtime: Runtime,
 }
 
 impl Lab {
@@ -97,6 +120,25 @@ impl Lab {
                 opts.members, opts.spares
             )));
         }
+        match (opts.machines, opts.runtime) {
+            (false, Runtime::Systemd) => {
+                return Err(Error::msg(
+                    "the systemd runtime needs machines (LabOptions::machines, etcd-lab up --machines)",
+                ))
+            }
+            (true, Runtime::Process) => {
+                return Err(Error::msg(
+                    "machines run etcd as a unit or a static pod: use the systemd or static_pod runtime",
+                ))
+            }
+            _ => {}
+        }
+        // Before the slot and the directory: a machine lab that cannot run says so first.
+        let tree = if opts.machines {
+            Some(machine::tree()?)
+        } else {
+            None
+        };
         let lock = match opts.slot {
             Some(s) => slots::claim(s)?,
             None => slots::claim_any()?,
@@ -106,21 +148,33 @@ impl Lab {
             Some(d) => (prepare_dir(d)?, false),
             None => (fresh_temp_dir(slot)?, true),
         };
-        let hosts: Vec<Host> = (1..=opts.members + opts.spares)
-            .map(|i| Host::new(&dir, slot, i))
-            .collect();
-        let (members, spares) = hosts.split_at(opts.members);
-        generate(&dir, members, spares, opts.runtime)
-            .with_context(|| format!("generating lab in {}", dir.display()))?;
         let state = LabState {
             slot,
-            members: members.iter().map(|h| h.name.clone()).collect(),
-            spares: spares.iter().map(|h| h.name.clone()).collect(),
+            members: (1..=opts.members).map(|i| format!("etcd{i}")).collect(),
+            spares: (opts.members + 1..=opts.members + opts.spares)
+                .map(|i| format!("etcd{i}"))
+                .collect(),
+            machines: opts.machines,
+            runtime: opts.runtime.name().to_string(),
         };
         state.save(&dir)?;
-        // From here on a failure must not leave etcds behind: the Lab exists, so `?` drops it.
-        let mut lab = Lab::from_state(dir, state, Some(lock), false, owns_dir);
+        // From here on a failure must not leave etcds or machines behind: the Lab exists, so
+        // `?` drops it.
+        let mut lab = Lab::from_state(dir.clone(), state, Some(lock), false, owns_dir)?;
+        if let Some(tree) = &tree {
+            for m in &lab.machines {
+                m.mount(tree)?;
+            }
+        }
+        let hosts = lab.hosts.clone();
+        let (members, spares) = hosts.split_at(opts.members);
+        generate(&dir, members, spares, opts.runtime, &lab.machines)
+            .with_context(|| format!("generating lab in {}", dir.display()))?;
+        if opts.machines {
+            lab.boot_machines(members)?;
+        }
         match opts.runtime {
+            _ if opts.machines => {}
             Runtime::Process => {
                 for name in &lab.members {
                     lab.start(name)?;
@@ -133,6 +187,8 @@ impl Lab {
                     lab.kubelets.push(Kubelet::spawn(h.clone()));
                 }
             }
+            // Validated above: only machines run the systemd runtime.
+            Runtime::Systemd => {}
         }
         let names: Vec<&str> = lab.members.iter().map(String::as_str).collect();
         lab.wait_healthy(&names, UP_TIMEOUT)?;
@@ -146,7 +202,7 @@ impl Lab {
             .canonicalize()
             .with_context(|| format!("opening lab dir {}", dir.display()))?;
         let state = LabState::load(&dir)?;
-        Ok(Lab::from_state(dir, state, None, true, false))
+        Lab::from_state(dir, state, None, true, false)
     }
 
     fn from_state(
@@ -155,16 +211,31 @@ impl Lab {
         lock: Option<SlotLock>,
         keep: bool,
         owns_dir: bool,
-    ) -> Lab {
-        let hosts = state
+    ) -> Result<Lab> {
+        let hosts: Vec<Host> = state
             .members
             .iter()
             .chain(&state.spares)
             .filter_map(|n| n.strip_prefix("etcd")?.parse().ok())
-            .map(|i| Host::new(&dir, state.slot, i))
+            .map(|i| {
+                if state.machines {
+                    Host::on_machine(&dir, state.slot, i)
+                } else {
+                    Host::new(&dir, state.slot, i)
+                }
+            })
             .collect();
+        let machines = if state.machines {
+            hosts
+                .iter()
+                .map(|h| Machine::new(&dir, state.slot, &h.name, h.ip))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let runtime = Runtime::from_name(&state.runtime)?;
         let client = dir.join("client");
-        Lab {
+        Ok(Lab {
             tls: TlsFiles {
                 ca: client.join("ca.crt"),
                 cert: client.join("client.crt"),
@@ -179,7 +250,96 @@ impl Lab {
             keep,
             owns_dir,
             kubelets: Vec::new(),
+            machines,
+            runtime,
+        })
+    }
+
+    /// Boots every machine at once, enabling etcd (or the kubelet with its manifest) on the
+    /// members as an installed etcd host has it, then waits until each one's sshd answers.
+    fn boot_machines(&self, members: &[Host]) -> Result<()> {
+        for (h, m) in self.hosts.iter().zip(&self.machines) {
+            let member = members.contains(h);
+            // Every OpenShift 3.11 node runs its kubelet; the members are the masters too, whose
+            // API server is a static pod (restore-snapshot.yml moves its manifest away and back).
+            m.enable_unit("atomic-openshift-node.service", true)?;
+            if member {
+                let api = h.static_pod_dir().join("apiserver.yaml");
+                layout::write_public(&api, kubelet::apiserver_manifest(h).as_bytes())?;
+            }
+            match self.runtime {
+                Runtime::StaticPod if member => {
+                    let manifest = h.static_pod_dir().join(kubelet::MANIFEST);
+                    layout::write_public(&manifest, kubelet::manifest(h).as_bytes())?;
+                }
+                Runtime::StaticPod => {}
+                _ => m.enable_unit("etcd.service", member)?,
+            }
         }
+        for m in &self.machines {
+            m.boot()?;
+        }
+        for m in &self.machines {
+            m.wait_booted(machine::BOOT_TIMEOUT)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the hosts are machines.
+    pub fn has_machines(&self) -> bool {
+        !self.machines.is_empty()
+    }
+
+    /// The lab's `etcd_runtime`.
+    pub fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    /// The machine of host `name` (machine labs only).
+    pub fn machine(&self, name: &str) -> Result<&Machine> {
+        self.machines
+            .iter()
+            .find(|m| m.host == name)
+            .with_context(|| {
+                format!(
+                    "{name} is not a machine of the lab at {}",
+                    self.dir.display()
+                )
+            })
+    }
+
+    /// The host's whole machine dies at once (power pulled): Ansible finds it UNREACHABLE.
+    pub fn kill_host(&self, name: &str) -> Result<()> {
+        let m = self.machine(name)?;
+        if !m.kill()? {
+            return Err(Error::msg(format!("machine {name} was not running")));
+        }
+        Ok(())
+    }
+
+    /// Boots a dead machine again, with its files; returns once its sshd answers (its etcd,
+    /// if enabled, starts on its own as on a real host).
+    pub fn revive_host(&self, name: &str) -> Result<()> {
+        let m = self.machine(name)?;
+        m.boot()?;
+        m.wait_booted(machine::BOOT_TIMEOUT)
+    }
+
+    /// The ssh command line that logs into host `name` as the inventory does.
+    pub fn ssh_command(&self, name: &str) -> Result<Vec<String>> {
+        let h = self.host(name)?;
+        self.machine(name)?;
+        let ssh = self.dir.join("ssh");
+        Ok(vec![
+            "ssh".into(),
+            "-i".into(),
+            ssh.join("id_ed25519").display().to_string(),
+            "-o".into(),
+            format!("UserKnownHostsFile={}", ssh.join("known_hosts").display()),
+            "-o".into(),
+            "StrictHostKeyChecking=yes".into(),
+            format!("root@{}", h.ip),
+        ])
     }
 
     /// Leave the processes (and the directory) in place when this value is dropped.
@@ -236,28 +396,56 @@ impl Lab {
     }
 
     /// Starts the host's etcd from its current etcd.conf. Returns the pid.
+    /// On a machine the pid is in the machine's pid namespace.
     pub fn start(&self, name: &str) -> Result<u32> {
-        process::start(self.host(name)?)
+        match self.machine(name) {
+            Ok(m) => machine_etcd::start(m, self.runtime),
+            Err(_) => process::start(self.host(name)?),
+        }
     }
 
     /// SIGKILL the host's etcd and wait until it is gone (a crash, not a shutdown).
     pub fn kill(&self, name: &str) -> Result<()> {
-        process::kill_host(self.host(name)?).map(drop)
+        match self.machine(name) {
+            Ok(m) => machine_etcd::kill(m, self.runtime),
+            Err(_) => process::kill_host(self.host(name)?).map(drop),
+        }
     }
 
     /// SIGTERM the host's etcd and wait until it has exited (SIGKILL after a grace period).
     pub fn stop(&self, name: &str) -> Result<()> {
-        process::stop_host(self.host(name)?, process::STOP_GRACE).map(drop)
+        match self.machine(name) {
+            Ok(m) => machine_etcd::stop(m, self.runtime),
+            Err(_) => process::stop_host(self.host(name)?, process::STOP_GRACE).map(drop),
+        }
     }
 
     /// Whether the host's pid file names a live etcd of this host.
     pub fn is_running(&self, name: &str) -> Result<bool> {
-        Ok(process::running_pid(self.host(name)?).is_some())
+        Ok(self.pid(name)?.is_some())
     }
 
-    /// The pid of the host's running etcd, if any.
+    /// The pid of the host's running etcd, if any (on a machine: in its pid namespace).
     pub fn pid(&self, name: &str) -> Result<Option<u32>> {
-        Ok(process::running_pid(self.host(name)?))
+        Ok(self.etcd_pid(self.host(name)?))
+    }
+
+    fn etcd_pid(&self, h: &Host) -> Option<u32> {
+        match self.machine(&h.name) {
+            Ok(m) => machine_etcd::running_pid(m, self.runtime),
+            Err(_) => process::running_pid(h),
+        }
+    }
+
+    fn log_tail(&self, h: &Host, lines: usize) -> String {
+        match self.machine(&h.name) {
+            Ok(m) => machine_etcd::log_tail(m, self.runtime, lines),
+            Err(_) => format!(
+                "--- last lines of {} ---\n{}",
+                h.log_file().display(),
+                tail(&h.log_file(), lines)
+            ),
+        }
     }
 
     /// Whether the host's etcd answers a linearizable read (so: up, and in a quorum).
@@ -283,14 +471,14 @@ impl Lab {
             });
             // An etcd that exited (bad config, port taken) will not become healthy: say so
             // now, with its log, instead of after the whole timeout.
-            exited = pending.iter().any(|h| process::running_pid(h).is_none());
+            exited = pending.iter().any(|h| self.etcd_pid(h).is_none());
             pending.is_empty() || exited
         });
         if ok && !exited {
             return Ok(());
         }
         if exited {
-            pending.retain(|h| process::running_pid(h).is_none());
+            pending.retain(|h| self.etcd_pid(h).is_none());
         }
         let what = if exited {
             "etcd is not running".to_string()
@@ -299,11 +487,7 @@ impl Lab {
         };
         let mut msg = format!("{what}: {}", last_errors.join("; "));
         for h in &pending {
-            msg.push_str(&format!(
-                "\n--- last lines of {} ---\n{}",
-                h.log_file().display(),
-                tail(&h.log_file(), 15)
-            ));
+            msg.push_str(&format!("\n{}: {}", h.name, self.log_tail(h, 15)));
         }
         Err(Error::msg(msg))
     }
@@ -368,6 +552,7 @@ impl Lab {
         self.keep = true;
         self.kubelets.clear();
         self.stop_all(process::STOP_GRACE)?;
+        self.teardown_machines()?;
         if self.owns_dir {
             std::fs::remove_dir_all(&self.dir)
                 .with_context(|| format!("removing {}", self.dir.display()))?;
@@ -376,8 +561,23 @@ impl Lab {
     }
 
     fn stop_all(&self, grace: Duration) -> Result<Vec<String>> {
+        if self.has_machines() {
+            return Ok(Vec::new());
+        }
         let all: Vec<&Host> = self.hosts.iter().collect();
         process::stop_hosts(&all, grace)
+    }
+
+    /// Every machine killed, its disk unmounted, its cgroups removed; the first error is
+    /// returned after all were tried, so one stuck machine does not keep the others up.
+    fn teardown_machines(&self) -> Result<()> {
+        let mut first = None;
+        for m in &self.machines {
+            if let Err(e) = m.teardown() {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 
     fn member_hosts(&self) -> impl Iterator<Item = &Host> {
@@ -389,7 +589,7 @@ impl Lab {
     fn live_endpoints(&self) -> Vec<String> {
         let (mut live, dead): (Vec<&Host>, Vec<&Host>) = self
             .member_hosts()
-            .partition(|h| process::running_pid(h).is_some());
+            .partition(|h| self.etcd_pid(h).is_some());
         live.extend(dead);
         live.into_iter().map(Host::client_url).collect()
     }
@@ -405,6 +605,12 @@ impl Drop for Lab {
         if let Err(e) = self.stop_all(DROP_GRACE) {
             eprintln!("etcd-lab: stopping the lab in {}: {e}", self.dir.display());
         }
+        if let Err(e) = self.teardown_machines() {
+            eprintln!(
+                "etcd-lab: tearing down the machines of {}: {e}",
+                self.dir.display()
+            );
+        }
         // A panicking test leaves its files for the post-mortem (logs, configs).
         if self.owns_dir && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -413,7 +619,13 @@ impl Drop for Lab {
 }
 
 /// Writes the CA, every host's tree, the client certificate and the inventory.
-fn generate(dir: &Path, members: &[Host], spares: &[Host], runtime: Runtime) -> Result<()> {
+fn generate(
+    dir: &Path,
+    members: &[Host],
+    spares: &[Host],
+    runtime: Runtime,
+    machines: &[Machine],
+) -> Result<()> {
     let ca = Ca::generate("etcd-signer@etcd-ops-lab")?;
     // openshift-ansible keeps the CA on the first etcd host (`etcd_ca_host`).
     layout::write_ca(&members[0], &ca)?;
@@ -431,6 +643,11 @@ fn generate(dir: &Path, members: &[Host], spares: &[Host], runtime: Runtime) -> 
     layout::write_public(&client_dir.join("ca.crt"), &ca.cert_pem()?)?;
     layout::write_public(&client_dir.join("client.crt"), &client.cert)?;
     layout::write_private(&client_dir.join("client.key"), &client.key)?;
+    let ssh = if machines.is_empty() {
+        None
+    } else {
+        Some(machine_access(dir, members, spares, machines)?)
+    };
     let python = std::env::var("LAB_ANSIBLE_PYTHON")
         .ok()
         .filter(|p| !p.is_empty());
@@ -441,8 +658,48 @@ fn generate(dir: &Path, members: &[Host], spares: &[Host], runtime: Runtime) -> 
         ca_host: &members[0].name,
         python: python.as_deref(),
         runtime: runtime.name(),
+        ssh: ssh.as_ref(),
     });
     layout::write_public(&dir.join("hosts.ini"), text.as_bytes())
+}
+
+/// The lab's SSH key, each machine made itself (identity, sshd, authorized key, /etc/hosts),
+/// the etcd files given to the package's etcd user, and known_hosts with every host key.
+fn machine_access(
+    dir: &Path,
+    members: &[Host],
+    spares: &[Host],
+    machines: &[Machine],
+) -> Result<inventory::SshAccess> {
+    let ssh_dir = dir.join("ssh");
+    std::fs::create_dir_all(&ssh_dir).with_context(|| format!("creating {}", ssh_dir.display()))?;
+    let key = ssh_dir.join("id_ed25519");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "etcd-ops-lab", "-f"])
+        .arg(&key)
+        .output()
+        .context("running ssh-keygen (openssh-client)")?;
+    if !out.status.success() {
+        return Err(Error::msg(format!(
+            "ssh-keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let public = std::fs::read_to_string(key.with_extension("pub"))
+        .with_context(|| format!("reading {}.pub", key.display()))?;
+    let all: Vec<&Host> = members.iter().chain(spares).collect();
+    let hosts_file: String = all
+        .iter()
+        .map(|h| format!("{} {} {}\n", h.ip, h.fqdn, h.name))
+        .collect();
+    let mut known = String::new();
+    for (h, m) in all.iter().zip(machines) {
+        known.push_str(&m.personalize(&h.fqdn, &public, &hosts_file)?);
+        layout::give_to_etcd(h, machine::tree_user(&h.root, "etcd")?)?;
+    }
+    let known_hosts = ssh_dir.join("known_hosts");
+    layout::write_public(&known_hosts, known.as_bytes())?;
+    Ok(inventory::SshAccess { key, known_hosts })
 }
 
 /// Accepts a missing or empty directory, or one without a lab in it; returns it absolute.
@@ -485,7 +742,7 @@ pub fn etcdctl_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/etcdctl"))
 }
 
-fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let all: Vec<&str> = text.lines().collect();

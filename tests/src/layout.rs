@@ -30,21 +30,45 @@ pub struct Host {
     pub ip: Ipv4Addr,
     /// `etcd<i>.lab.local`.
     pub fqdn: String,
-    /// The host's `/`: `<labdir>/hosts/etcd<i>`.
+    /// The host's `/` as the lab (this machine) reaches it: `<labdir>/hosts/etcd<i>` for a
+    /// process host, the merged view of its disk for a machine.
     pub root: PathBuf,
+    /// The host's `/` as its own processes see it, the prefix of every path written into its
+    /// files: `root` for a process host (every host shares this machine's `/`), `/` on a machine.
+    pub view: PathBuf,
 }
 
 impl Host {
     /// Host `index` (1-based) of the lab in `lab_dir` on `slot`.
     pub fn new(lab_dir: &Path, slot: u8, index: usize) -> Host {
         let name = format!("etcd{index}");
+        let root = lab_dir.join("hosts").join(&name);
         Host {
             fqdn: format!("{name}.{DOMAIN}"),
             ip: slots::host_ip(slot, index),
-            root: lab_dir.join("hosts").join(&name),
+            view: root.clone(),
+            root,
             name,
             index,
         }
+    }
+
+    /// Host `index` as a machine of the lab: its disk is the machine's, its paths the real ones.
+    pub fn on_machine(lab_dir: &Path, slot: u8, index: usize) -> Host {
+        let mut h = Host::new(lab_dir, slot, index);
+        h.root = crate::machine::Machine::new(lab_dir, slot, &h.name, h.ip).root();
+        h.view = PathBuf::from("/");
+        h
+    }
+
+    /// Whether the host is a machine (its own `/`), not a directory of this machine.
+    pub fn is_machine(&self) -> bool {
+        self.view == Path::new("/")
+    }
+
+    /// A path as the host's own processes name it (`rel` is relative to the host's `/`).
+    pub fn seen(&self, rel: &str) -> PathBuf {
+        self.view.join(rel)
     }
 
     /// `https://<ip>:2379`.
@@ -174,6 +198,19 @@ pub fn write_host(host: &Host, shared: &Shared, is_member: bool) -> Result<()> {
         &host.flanneld_sysconfig(),
         templates::flanneld(host, &urls).as_bytes(),
     )?;
+    Ok(())
+}
+
+/// On a machine etcd runs as the package's `etcd` user (the RPM's `User=etcd`): its data dir and
+/// its certificates and keys are that user's, as openshift-ansible leaves them. The CA and the
+/// masters' client files stay root's.
+pub fn give_to_etcd(host: &Host, (uid, gid): (u32, u32)) -> Result<()> {
+    let d = host.cert_dir();
+    let files = ["ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"].map(|f| d.join(f));
+    for p in std::iter::once(host.data_dir()).chain(files) {
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid))
+            .with_context(|| format!("chown {uid}:{gid} {}", p.display()))?;
+    }
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub mod inventory;
 pub mod kubelet;
 mod lab;
 pub mod layout;
+pub mod machine;
+mod machine_etcd;
 pub mod pki;
 pub mod playbook_source;
 pub mod process;

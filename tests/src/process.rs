@@ -20,7 +20,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 const KILL_WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(20);
 
-const SIGKILL: i32 = 9;
+pub(crate) const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
 
 extern "C" {
@@ -148,7 +148,7 @@ fn terminate(targets: &[(&Host, u32)], sig: i32, wait: Duration) -> Result<bool>
     }))
 }
 
-fn signal(pid: u32, sig: i32) -> Result<()> {
+pub(crate) fn signal(pid: u32, sig: i32) -> Result<()> {
     let pid = i32::try_from(pid).context("pid out of range")?;
     // Never 0 or negative: those address process groups, and the lab signals single processes.
     if pid <= 0 {
@@ -184,7 +184,7 @@ fn is_ours_and_alive(pid: u32, host: &Host) -> bool {
 }
 
 /// No such process, or only a zombie waiting to be reaped (its sockets are closed already).
-fn is_gone(pid: u32) -> bool {
+pub(crate) fn is_gone(pid: u32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return true;
     };

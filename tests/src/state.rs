@@ -17,6 +17,10 @@ pub struct LabState {
     pub members: Vec<String>,
     /// Names of the spare hosts (`[new_etcd]`).
     pub spares: Vec<String>,
+    /// Whether the hosts are machines (booted systemd hosts) rather than directories.
+    pub machines: bool,
+    /// The inventory's `etcd_runtime`.
+    pub runtime: String,
 }
 
 impl LabState {
@@ -27,6 +31,8 @@ impl LabState {
             "slot": self.slot,
             "members": self.members,
             "spares": self.spares,
+            "machines": self.machines,
+            "runtime": self.runtime,
         });
         let path = dir.join(FILE);
         let text = serde_json::to_string_pretty(&v).context("serialising lab state")?;
@@ -64,6 +70,9 @@ impl LabState {
             slot,
             members: names("members")?,
             spares: names("spares")?,
+            // Labs written before machines existed were process labs.
+            machines: v["machines"].as_bool().unwrap_or(false),
+            runtime: v["runtime"].as_str().unwrap_or("process").to_string(),
         })
     }
 }
@@ -80,6 +89,8 @@ mod tests {
             slot: 42,
             members: vec!["etcd1".into(), "etcd2".into()],
             spares: vec!["etcd3".into()],
+            machines: true,
+            runtime: "systemd".into(),
         };
         s.save(&dir).unwrap();
         assert_eq!(LabState::load(&dir).unwrap(), s);

@@ -8,7 +8,7 @@ use crate::layout::Host;
 /// Heartbeat and election timeout stay at etcd's defaults (OpenShift sets 500/2500 ms for WAN
 /// latency) so lab clusters elect a leader in about a second.
 pub fn etcd_conf(host: &Host, initial_cluster: &str) -> String {
-    let certs = host.cert_dir();
+    let certs = host.seen("etc/etcd");
     let certs = certs.display();
     format!(
         r#"#[member]
@@ -74,13 +74,13 @@ ETCD_PEER_KEY_FILE={certs}/peer.key
         name = host.name,
         peer = host.peer_url(),
         client = host.client_url(),
-        data = host.data_dir().display(),
+        data = host.seen("var/lib/etcd").display(),
     )
 }
 
 /// `/etc/sysconfig/flanneld` as shipped by the flannel RPM and filled in by openshift-ansible.
 pub fn flanneld(host: &Host, client_urls: &[String]) -> String {
-    let m = host.master_dir();
+    let m = host.seen("etc/origin/master");
     let m = m.display();
     format!(
         r#"# Flanneld configuration options

@@ -3,7 +3,7 @@
 //! `<dir>/lab.json`.
 
 use clap::{value_parser, Arg, ArgMatches, Command};
-use lab::{Context, Error, Lab, LabOptions, Result};
+use lab::{Context, Error, Lab, LabOptions, Result, Runtime};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -55,6 +55,17 @@ fn cli() -> Command {
                         .help("Lab directory (default: a fresh one under the temp dir)"),
                 )
                 .arg(
+                    Arg::new("machines")
+                        .long("machines")
+                        .action(clap::ArgAction::SetTrue)
+                        .help("Make every host a machine: systemd booted by systemd-nspawn, reached over SSH, real paths"),
+                )
+                .arg(
+                    Arg::new("runtime")
+                        .long("runtime")
+                        .help("etcd_runtime: process (default), static_pod, or systemd (default with --machines)"),
+                )
+                .arg(
                     Arg::new("slot")
                         .long("slot")
                         .default_value("0")
@@ -65,6 +76,24 @@ fn cli() -> Command {
         .subcommand(Command::new("kill").about("SIGKILL a host's etcd").arg(dir()).arg(host()))
         .subcommand(Command::new("stop").about("SIGTERM a host's etcd and wait").arg(dir()).arg(host()))
         .subcommand(Command::new("start").about("Start a host's etcd from its etcd.conf").arg(dir()).arg(host()))
+        .subcommand(
+            Command::new("kill-host")
+                .about("The host's whole machine dies at once (Ansible finds it UNREACHABLE)")
+                .arg(dir())
+                .arg(host()),
+        )
+        .subcommand(
+            Command::new("revive-host")
+                .about("Boot a dead machine again, with its files")
+                .arg(dir())
+                .arg(host()),
+        )
+        .subcommand(
+            Command::new("ssh")
+                .about("Print the ssh command that logs into a machine as the inventory does")
+                .arg(dir())
+                .arg(host()),
+        )
         .subcommand(
             Command::new("put")
                 .about("Write COUNT keys <prefix><n>")
@@ -113,6 +142,12 @@ fn run(m: ArgMatches) -> Result<()> {
             lab.start(host())?;
             lab.wait_healthy(&[host()], Duration::from_secs(30))
         }
+        "kill-host" => lab.kill_host(host()),
+        "revive-host" => lab.revive_host(host()),
+        "ssh" => {
+            println!("{}", lab.ssh_command(host())?.join(" "));
+            Ok(())
+        }
         "put" => {
             let count = *args.get_one::<usize>("count").context("--count")?;
             lab.put_keys(prefix(args), count)
@@ -137,7 +172,15 @@ fn up(args: &ArgMatches) -> Result<()> {
         ),
         None => Some(0),
     };
+    let machines = args.get_flag("machines");
+    let runtime = match args.get_one::<String>("runtime") {
+        Some(r) => Runtime::from_name(r)?,
+        None if machines => Runtime::Systemd,
+        None => Runtime::Process,
+    };
     let mut lab = Lab::up(LabOptions {
+        machines,
+        runtime,
         members: *args.get_one::<usize>("members").context("--members")?,
         spares: *args.get_one::<usize>("spares").context("--spares")?,
         dir: args.get_one::<PathBuf>("dir").cloned(),
@@ -169,6 +212,11 @@ fn status(lab: &Lab) -> Result<()> {
     let mut out = String::new();
     let _ = writeln!(out, "lab {} (slot {})", lab.dir().display(), lab.slot());
     for h in lab.hosts() {
+        let machine = match lab.machine(&h.name) {
+            Ok(m) if m.is_up() => "up",
+            Ok(_) => "DOWN",
+            Err(_) => "-",
+        };
         let role = if lab.member_names().contains(&h.name) {
             "member"
         } else {
@@ -181,9 +229,10 @@ fn status(lab: &Lab) -> Result<()> {
             None => "-",
         };
         let pid = pid.map_or("stopped".to_string(), |p| format!("pid {p}"));
-        println!(
-            "{:<6} {:<6} {:<15} {:<12} {}",
-            h.name, role, h.ip, pid, health
+        let _ = writeln!(
+            out,
+            "{:<6} {:<6} {:<15} machine {:<5} {:<12} {}",
+            h.name, role, h.ip, machine, pid, health
         );
     }
     match lab.member_list() {
