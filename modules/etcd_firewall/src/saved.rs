@@ -273,8 +273,10 @@ mod tests {
 
     const RHEL7: &str = include_str!("../tests/fixtures/iptables-rhel7");
     const OPENSHIFT: &str = include_str!("../tests/fixtures/iptables-openshift");
-    const R2379: &str = "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n";
-    const R2380: &str = "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\n";
+    const R2379: &str =
+        "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n";
+    const R2380: &str =
+        "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\n";
 
     /// Replace exactly one occurrence, so a golden expectation cannot silently miss.
     fn once(text: &str, from: &str, to: &str) -> String {
@@ -285,7 +287,11 @@ mod tests {
     #[test]
     fn golden_rhel7_default_gets_chain_jump_before_the_reject_and_rules_before_commit() {
         let after = edit(RHEL7, State::Present);
-        let want = once(RHEL7, ":OUTPUT ACCEPT [0:0]\n", ":OUTPUT ACCEPT [0:0]\n:OS_FIREWALL_ALLOW - [0:0]\n");
+        let want = once(
+            RHEL7,
+            ":OUTPUT ACCEPT [0:0]\n",
+            ":OUTPUT ACCEPT [0:0]\n:OS_FIREWALL_ALLOW - [0:0]\n",
+        );
         let want = once(
             &want,
             "-A INPUT -j REJECT",
@@ -293,7 +299,11 @@ mod tests {
         );
         let want = once(&want, "COMMIT\n", &format!("{R2379}{R2380}COMMIT\n"));
         assert_eq!(after, want);
-        assert_eq!(edit(&after, State::Present), after, "second edit changes nothing");
+        assert_eq!(
+            edit(&after, State::Present),
+            after,
+            "second edit changes nothing"
+        );
         // absent takes the port rules out again; chain and jump stay (other ports may use them).
         let closed = edit(&after, State::Absent);
         assert_eq!(closed, once(&after, &format!("{R2379}{R2380}"), ""));
@@ -303,10 +313,18 @@ mod tests {
     #[test]
     fn golden_openshift_node_gets_two_rules_after_its_other_ports_and_nothing_else() {
         let after = edit(OPENSHIFT, State::Present);
-        let last = "-A OS_FIREWALL_ALLOW -p udp -m state --state NEW -m udp --dport 8053 -j ACCEPT\n";
-        assert_eq!(after, once(OPENSHIFT, last, &format!("{last}{R2379}{R2380}")));
+        let last =
+            "-A OS_FIREWALL_ALLOW -p udp -m state --state NEW -m udp --dport 8053 -j ACCEPT\n";
+        assert_eq!(
+            after,
+            once(OPENSHIFT, last, &format!("{last}{R2379}{R2380}"))
+        );
         assert_eq!(edit(&after, State::Present), after);
-        assert_eq!(edit(&after, State::Absent), OPENSHIFT, "absent gives back the file byte for byte");
+        assert_eq!(
+            edit(&after, State::Absent),
+            OPENSHIFT,
+            "absent gives back the file byte for byte"
+        );
     }
 
     #[test]

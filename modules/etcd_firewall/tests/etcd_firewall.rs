@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 const BIN: &str = env!("CARGO_BIN_EXE_etcd_firewall");
 const RHEL7: &str = include_str!("fixtures/iptables-rhel7");
 const OPENSHIFT: &str = include_str!("fixtures/iptables-openshift");
-const R2379: &str = "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n";
-const R2380: &str = "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\n";
+const R2379: &str =
+    "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n";
+const R2380: &str =
+    "-A OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\n";
 
 /// A network namespace of our own, deleted on drop (also when an assertion fails).
 struct Netns {
@@ -25,8 +27,15 @@ struct Netns {
 impl Netns {
     fn new() -> Netns {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("etcdops-fw-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let out = Command::new("ip").args(["netns", "add", &name]).output().expect("running ip");
+        let name = format!(
+            "etcdops-fw-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let out = Command::new("ip")
+            .args(["netns", "add", &name])
+            .output()
+            .expect("running ip");
         assert!(
             out.status.success(),
             "ip netns add {name} failed (these tests need root): {}",
@@ -54,13 +63,21 @@ impl Netns {
     /// Loads a ruleset, as iptables-services does at boot.
     fn restore(&self, rules: &str) {
         let out = self.exec(&["iptables-restore"], Some(rules));
-        assert!(out.status.success(), "iptables-restore: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "iptables-restore: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The whole live ruleset (every table), without iptables-save's timestamped comments.
     fn save(&self) -> String {
         let out = self.exec(&["iptables-save"], None);
-        assert!(out.status.success(), "iptables-save: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "iptables-save: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -78,7 +95,11 @@ impl Netns {
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
         let json: Value = serde_json::from_str(stdout.trim_end())
             .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
-        assert_eq!(json["failed"].as_bool(), Some(!out.status.success()), "{json}");
+        assert_eq!(
+            json["failed"].as_bool(),
+            Some(!out.status.success()),
+            "{json}"
+        );
         Run {
             json,
             success: out.status.success(),
@@ -88,7 +109,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.name])
+            .status();
     }
 }
 
@@ -106,8 +129,16 @@ fn live_form(rules: &str) -> String {
 
 /// The RHEL 7 default with the chain, the jump before the REJECT and the two rules.
 fn rhel7_opened(text: &str) -> String {
-    let t = replace_once(text, ":OUTPUT ACCEPT [0:0]\n", ":OUTPUT ACCEPT [0:0]\n:OS_FIREWALL_ALLOW - [0:0]\n");
-    let t = replace_once(&t, "-A INPUT -j REJECT", "-A INPUT -j OS_FIREWALL_ALLOW\n-A INPUT -j REJECT");
+    let t = replace_once(
+        text,
+        ":OUTPUT ACCEPT [0:0]\n",
+        ":OUTPUT ACCEPT [0:0]\n:OS_FIREWALL_ALLOW - [0:0]\n",
+    );
+    let t = replace_once(
+        &t,
+        "-A INPUT -j REJECT",
+        "-A INPUT -j OS_FIREWALL_ALLOW\n-A INPUT -j REJECT",
+    );
     replace_once(&t, "COMMIT\n", &format!("{R2379}{R2380}COMMIT\n"))
 }
 
@@ -133,7 +164,10 @@ fn saved_copy(dir: &TempDir, text: &str) -> PathBuf {
 
 #[test]
 fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(BIN, &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_firewall.yml"));
+    modtest::assert_doc_matches_spec(
+        BIN,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_firewall.yml"),
+    );
 }
 
 #[test]
@@ -170,8 +204,16 @@ fn rhel7_host_gets_the_seed_003_rules_live_and_saved_then_nothing_on_a_second_ru
     assert_eq!(ns.save(), rhel7_opened(&live_before));
     assert_eq!(fs::read_to_string(&saved).unwrap(), rhel7_opened(RHEL7));
     let m = fs::metadata(&saved).unwrap();
-    assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o600, 997, 996), "mode and owner kept");
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    assert_eq!(
+        (m.mode() & 0o7777, m.uid(), m.gid()),
+        (0o600, 997, 996),
+        "mode and owner kept"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
 
     // What the saved file holds is what iptables-restore loads at boot: the same live ruleset.
     let fresh = Netns::new();
@@ -184,9 +226,16 @@ fn rhel7_host_gets_the_seed_003_rules_live_and_saved_then_nothing_on_a_second_ru
     assert_eq!(again.json["commands"], json!([]));
     assert_eq!(
         again.msg(),
-        format!("2379/tcp, 2380/tcp already open: iptables chain OS_FIREWALL_ALLOW, live and in {}", saved.display())
+        format!(
+            "2379/tcp, 2380/tcp already open: iptables chain OS_FIREWALL_ALLOW, live and in {}",
+            saved.display()
+        )
     );
-    assert_eq!(snapshot(&saved), (bytes, mtime), "an unchanged file is not rewritten");
+    assert_eq!(
+        snapshot(&saved),
+        (bytes, mtime),
+        "an unchanged file is not rewritten"
+    );
     assert_eq!(ns.save(), rhel7_opened(&live_before));
 }
 
@@ -197,7 +246,10 @@ fn openshift_ruleset_keeps_every_other_table_chain_and_rule() {
     let dir = TempDir::new("fw-ocp");
     let saved = saved_copy(&dir, OPENSHIFT);
     let before = ns.save();
-    assert!(before.contains("*nat\n") && before.contains(":KUBE-FIREWALL - [0:0]\n"), "{before}");
+    assert!(
+        before.contains("*nat\n") && before.contains(":KUBE-FIREWALL - [0:0]\n"),
+        "{before}"
+    );
 
     let out = ns.run(&args(&saved, json!({"backup": true}))).ok();
     assert_eq!(
@@ -209,7 +261,10 @@ fn openshift_ruleset_keeps_every_other_table_chain_and_rule() {
     );
     // Every table, chain and rule as it was; only the two rules added, where -A puts them.
     assert_eq!(ns.save(), openshift_opened(&before));
-    assert_eq!(fs::read_to_string(&saved).unwrap(), openshift_opened(OPENSHIFT));
+    assert_eq!(
+        fs::read_to_string(&saved).unwrap(),
+        openshift_opened(OPENSHIFT)
+    );
     let backup = out.json["backup_file"].as_str().expect("backup_file");
     assert_eq!(fs::read_to_string(backup).unwrap(), OPENSHIFT);
     assert!(!ns.run(&args(&saved, json!({}))).ok().changed());
@@ -224,11 +279,24 @@ fn check_mode_lists_the_commands_shows_the_diff_and_changes_nothing() {
     let live = ns.save();
     let snap = snapshot(&saved);
     let out = ns
-        .run(&args(&saved, json!({"_ansible_check_mode": true, "_ansible_diff": true})))
+        .run(&args(
+            &saved,
+            json!({"_ansible_check_mode": true, "_ansible_diff": true}),
+        ))
         .ok();
     assert!(out.changed());
-    assert_eq!(out.json["commands"].as_array().unwrap().len(), 4, "{}", out.json);
-    assert!(out.msg().starts_with("would have: created chain OS_FIREWALL_ALLOW; "), "{}", out.msg());
+    assert_eq!(
+        out.json["commands"].as_array().unwrap().len(),
+        4,
+        "{}",
+        out.json
+    );
+    assert!(
+        out.msg()
+            .starts_with("would have: created chain OS_FIREWALL_ALLOW; "),
+        "{}",
+        out.msg()
+    );
     let header = saved.display().to_string();
     assert_eq!(
         out.json["diff"],
@@ -248,22 +316,40 @@ fn absent_removes_the_port_rules_live_and_saved_and_keeps_chain_and_jump() {
     let live_before = ns.save();
     ns.run(&args(&saved, json!({}))).ok();
 
-    let out = ns.run(&args(&saved, json!({"state": "absent", "ports": [2379]}))).ok();
+    let out = ns
+        .run(&args(&saved, json!({"state": "absent", "ports": [2379]})))
+        .ok();
     assert!(out.changed());
     assert_eq!(
         out.json["commands"],
         json!(["iptables -w -D OS_FIREWALL_ALLOW -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT"])
     );
-    assert_eq!(ns.save(), replace_once(&rhel7_opened(&live_before), R2379, ""));
-    assert_eq!(fs::read_to_string(&saved).unwrap(), replace_once(&rhel7_opened(RHEL7), R2379, ""));
+    assert_eq!(
+        ns.save(),
+        replace_once(&rhel7_opened(&live_before), R2379, "")
+    );
+    assert_eq!(
+        fs::read_to_string(&saved).unwrap(),
+        replace_once(&rhel7_opened(RHEL7), R2379, "")
+    );
 
     let out = ns.run(&args(&saved, json!({"state": "absent"}))).ok();
-    assert_eq!(out.msg(), format!("removed the rules for 2380/tcp live; edited {}", saved.display()));
+    assert_eq!(
+        out.msg(),
+        format!(
+            "removed the rules for 2380/tcp live; edited {}",
+            saved.display()
+        )
+    );
     let closed = replace_once(&rhel7_opened(&live_before), &format!("{R2379}{R2380}"), "");
     assert_eq!(ns.save(), closed);
     let again = ns.run(&args(&saved, json!({"state": "absent"}))).ok();
     assert!(!again.changed(), "{}", again.json);
-    assert!(again.msg().starts_with("2379/tcp, 2380/tcp already closed"), "{}", again.msg());
+    assert!(
+        again.msg().starts_with("2379/tcp, 2380/tcp already closed"),
+        "{}",
+        again.msg()
+    );
 }
 
 #[test]
@@ -290,33 +376,72 @@ fn a_host_where_nothing_filters_is_left_alone_unless_iptables_is_asked_for() {
     ns.exec(&["iptables", "-P", "INPUT", "DROP"], None);
     let out = ns.run(&args(&saved, json!({}))).ok();
     assert_eq!(out.json["backend"], "iptables");
-    assert_eq!(out.json["commands"][1], "iptables -w -A INPUT -j OS_FIREWALL_ALLOW");
+    assert_eq!(
+        out.json["commands"][1],
+        "iptables -w -A INPUT -j OS_FIREWALL_ALLOW"
+    );
     // The missing file is created from the live filter table, owner-only like iptables-services'.
     let text = fs::read_to_string(&saved).unwrap();
     assert_eq!(fs::metadata(&saved).unwrap().mode() & 0o7777, 0o600);
     assert!(text.contains(":INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:OS_FIREWALL_ALLOW - [0:0]\n"), "{text}");
-    assert!(text.contains(&format!("-A INPUT -j OS_FIREWALL_ALLOW\n{R2379}{R2380}COMMIT\n")), "{text}");
-    assert!(out.msg().ends_with(&format!("; created {}", saved.display())), "{}", out.msg());
+    assert!(
+        text.contains(&format!(
+            "-A INPUT -j OS_FIREWALL_ALLOW\n{R2379}{R2380}COMMIT\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        out.msg()
+            .ends_with(&format!("; created {}", saved.display())),
+        "{}",
+        out.msg()
+    );
 
     // No /etc/sysconfig (not an iptables-services host): live only, and said so.
     let ns2 = Netns::new();
     let nowhere = dir.join("sysconfig/iptables");
-    let out = ns2.run(&args(&nowhere, json!({"backend": "iptables"}))).ok();
+    let out = ns2
+        .run(&args(&nowhere, json!({"backend": "iptables"})))
+        .ok();
     assert!(out.changed());
     assert_eq!(out.json["saved_file"], Value::Null);
     let warning = out.json["warnings"][0].as_str().unwrap();
-    assert!(warning.starts_with(&format!("{} does not exist (not an iptables-services host)", dir.join("sysconfig").display())), "{warning}");
-    assert!(ns2.save().contains(&format!("-A INPUT -j OS_FIREWALL_ALLOW\n{R2379}{R2380}")));
+    assert!(
+        warning.starts_with(&format!(
+            "{} does not exist (not an iptables-services host)",
+            dir.join("sysconfig").display()
+        )),
+        "{warning}"
+    );
+    assert!(ns2
+        .save()
+        .contains(&format!("-A INPUT -j OS_FIREWALL_ALLOW\n{R2379}{R2380}")));
     assert!(!nowhere.exists());
 }
 
 #[test]
 fn a_saved_file_that_does_not_parse_is_refused_and_nothing_changes() {
     let cases: [(&str, &[u8], &str); 4] = [
-        ("garbage", b"\x7fELF\x02\x01\x01\x00\xff\xfe", "line 1: invalid UTF-8: this is not a text file"),
-        ("no COMMIT", b"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n", "line 1: *filter has no COMMIT"),
-        ("no *filter", b"*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n", "no *filter table: not a saved iptables ruleset"),
-        ("not iptables-save", b"*filter\nallow 2379\nCOMMIT\n", "line 2: `allow 2379` is not an iptables-save line"),
+        (
+            "garbage",
+            b"\x7fELF\x02\x01\x01\x00\xff\xfe",
+            "line 1: invalid UTF-8: this is not a text file",
+        ),
+        (
+            "no COMMIT",
+            b"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n",
+            "line 1: *filter has no COMMIT",
+        ),
+        (
+            "no *filter",
+            b"*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n",
+            "no *filter table: not a saved iptables ruleset",
+        ),
+        (
+            "not iptables-save",
+            b"*filter\nallow 2379\nCOMMIT\n",
+            "line 2: `allow 2379` is not an iptables-save line",
+        ),
     ];
     let ns = Netns::new();
     ns.restore(RHEL7);
@@ -327,10 +452,22 @@ fn a_saved_file_that_does_not_parse_is_refused_and_nothing_changes() {
         fs::write(&saved, bytes).unwrap();
         let snap = snapshot(&saved);
         let msg = ns.run(&args(&saved, json!({}))).err();
-        assert_eq!(msg, format!("refusing to edit {}, left as it is: {why}", saved.display()), "{what}");
+        assert_eq!(
+            msg,
+            format!("refusing to edit {}, left as it is: {why}", saved.display()),
+            "{what}"
+        );
         assert_eq!(snapshot(&saved), snap, "{what}: file touched");
-        assert_eq!(ns.save(), live, "{what}: live rules changed before the refusal");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "{what}: temp file left");
+        assert_eq!(
+            ns.save(),
+            live,
+            "{what}: live rules changed before the refusal"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{what}: temp file left"
+        );
     }
 }
 
@@ -340,17 +477,47 @@ fn bad_options_fail_clearly_before_anything_runs() {
     ns.restore(RHEL7);
     let live = ns.save();
     let cases = [
-        (json!({"ports": [0]}), "ports: 0 is not a port number (1-65535)"),
-        (json!({"ports": [70000]}), "ports: 70000 is not a port number (1-65535)"),
+        (
+            json!({"ports": [0]}),
+            "ports: 0 is not a port number (1-65535)",
+        ),
+        (
+            json!({"ports": [70000]}),
+            "ports: 70000 is not a port number (1-65535)",
+        ),
         (json!({"ports": []}), "ports: give at least one port"),
-        (json!({"ports": "2379,x"}), "Elements value for option 'ports' is of type str"),
-        (json!({"chain": "INPUT"}), "chain: `INPUT` is a built-in chain or target; name a chain of its own"),
-        (json!({"chain": "a b"}), "chain: `a b` is not an iptables chain name (1-28 letters, digits, _ - .)"),
-        (json!({"zone": "pub lic"}), "zone: `pub lic` is not a firewalld zone name"),
-        (json!({"backend": "nftables"}), "value of backend must be one of: auto, iptables, firewalld, none, got: nftables"),
-        (json!({"iptables": "/nonexistent/iptables", "backend": "iptables"}), "backend iptables: `/nonexistent/iptables` not found"),
-        (json!({"firewall_cmd": "/nonexistent/firewall-cmd", "backend": "firewalld"}), "backend firewalld: `/nonexistent/firewall-cmd` not found"),
-        (json!({"port": 2379}), "Unsupported parameters for (etcd_firewall) module: port."),
+        (
+            json!({"ports": "2379,x"}),
+            "Elements value for option 'ports' is of type str",
+        ),
+        (
+            json!({"chain": "INPUT"}),
+            "chain: `INPUT` is a built-in chain or target; name a chain of its own",
+        ),
+        (
+            json!({"chain": "a b"}),
+            "chain: `a b` is not an iptables chain name (1-28 letters, digits, _ - .)",
+        ),
+        (
+            json!({"zone": "pub lic"}),
+            "zone: `pub lic` is not a firewalld zone name",
+        ),
+        (
+            json!({"backend": "nftables"}),
+            "value of backend must be one of: auto, iptables, firewalld, none, got: nftables",
+        ),
+        (
+            json!({"iptables": "/nonexistent/iptables", "backend": "iptables"}),
+            "backend iptables: `/nonexistent/iptables` not found",
+        ),
+        (
+            json!({"firewall_cmd": "/nonexistent/firewall-cmd", "backend": "firewalld"}),
+            "backend firewalld: `/nonexistent/firewall-cmd` not found",
+        ),
+        (
+            json!({"port": 2379}),
+            "Unsupported parameters for (etcd_firewall) module: port.",
+        ),
     ];
     for (a, want) in cases {
         let msg = ns.run(&a).err();
