@@ -107,6 +107,47 @@ impl Netns {
     }
 }
 
+/// `a` and `b` joined by a veth pair (created inside them, so the host sees no interface):
+/// a is 10.254.0.1, b is 10.254.0.2.
+fn wire(a: &Netns, b: &Netns) {
+    let ip = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ip(&[
+        "link", "add", "fw0", "netns", &a.name, "type", "veth", "peer", "name", "fw1", "netns",
+        &b.name,
+    ]);
+    ip(&["-n", &a.name, "addr", "add", "10.254.0.1/30", "dev", "fw0"]);
+    ip(&["-n", &b.name, "addr", "add", "10.254.0.2/30", "dev", "fw1"]);
+    ip(&["-n", &a.name, "link", "set", "fw0", "up"]);
+    ip(&["-n", &b.name, "link", "set", "fw1", "up"]);
+}
+
+/// What a TCP connect from `from` to 10.254.0.1:`port` meets. Nothing listens there, so a
+/// packet that gets through the firewall is answered by the TCP stack ("Connection refused");
+/// one RHEL's final REJECT catches gets icmp-host-prohibited ("No route to host"; an ARP
+/// failure would read the same, but the "reached" answers over the same wire rule that out).
+/// Both are answers, not timeouts.
+fn probe(from: &Netns, port: u16) -> &'static str {
+    let out = from.exec(
+        &["bash", "-c", &format!("exec 3<>/dev/tcp/10.254.0.1/{port}")],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("Connection refused") {
+        "reached"
+    } else if err.contains("No route to host") {
+        "rejected"
+    } else {
+        panic!("unexpected probe result: {err}")
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip")
@@ -527,4 +568,159 @@ fn bad_options_fail_clearly_before_anything_runs() {
     let none = ns.run(&json!({"backend": "none"})).ok();
     assert!(!none.changed());
     assert_eq!(none.msg(), "backend none: the firewall is left alone");
+}
+
+#[test]
+fn the_opened_ports_are_reachable_from_a_peer_and_closed_again_by_absent() {
+    let host = Netns::new();
+    let peer = Netns::new();
+    wire(&host, &peer);
+    host.restore(RHEL7);
+    let dir = TempDir::new("fw-probe");
+    let saved = saved_copy(&dir, RHEL7);
+    assert_eq!(
+        (probe(&peer, 2379), probe(&peer, 2380)),
+        ("rejected", "rejected")
+    );
+
+    host.run(&args(&saved, json!({}))).ok();
+    assert_eq!(
+        (probe(&peer, 2379), probe(&peer, 2380)),
+        ("reached", "reached")
+    );
+    assert_eq!(
+        probe(&peer, 2381),
+        "rejected",
+        "only etcd's ports are opened"
+    );
+
+    host.run(&args(&saved, json!({"state": "absent"}))).ok();
+    assert_eq!(
+        (probe(&peer, 2379), probe(&peer, 2380)),
+        ("rejected", "rejected")
+    );
+}
+
+/// A stand-in for firewall-cmd (firewalld needs D-Bus, which this lab has not): it answers
+/// `--state`, `--query-port`, `--add-port`, `--remove-port` with firewall-cmd's exit codes and
+/// keeps each configuration (runtime/permanent, per zone) in a file. It exercises the module's
+/// firewalld path (detection, query then change, messages), not firewalld itself.
+fn fake_firewall_cmd(dir: &TempDir, state_exit: i32) -> PathBuf {
+    let p = dir.join("firewall-cmd");
+    let d = dir.path().display();
+    fs::write(
+        &p,
+        format!(
+            r#"#!/bin/sh
+d={d}
+echo "$*" >> $d/log
+[ "$*" = --state ] && {{ [ {state_exit} = 0 ] && echo running || echo "not running"; exit {state_exit}; }}
+conf=runtime; zone=public
+for a in "$@"; do case $a in --permanent) conf=permanent;; --zone=*) zone=${{a#--zone=}};; esac; done
+f=$d/$conf-$zone; touch $f
+for a in "$@"; do case $a in
+  --query-port=*) if grep -qx "${{a#*=}}" $f; then echo yes; exit 0; else echo no; exit 1; fi;;
+  --add-port=*) grep -qx "${{a#*=}}" $f || echo "${{a#*=}}" >> $f; echo success; exit 0;;
+  --remove-port=*) grep -vx "${{a#*=}}" $f > $f.new; mv $f.new $f; echo success; exit 0;;
+esac; done
+echo "unexpected: $*" >&2; exit 2
+"#
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn firewalld_path_against_a_stand_in_firewall_cmd() {
+    let ns = Netns::new();
+    ns.restore(RHEL7);
+    let live = ns.save();
+    let dir = TempDir::new("fw-firewalld");
+    let fw = fake_firewall_cmd(&dir, 0);
+    let fw_name = fw.display().to_string();
+    fs::write(dir.join("runtime-internal"), "2379/tcp\n").unwrap();
+    let saved_dir = TempDir::new("fw-firewalld-saved");
+    let saved = saved_copy(&saved_dir, RHEL7);
+    let a = args(&saved, json!({"firewall_cmd": fw, "zone": "internal"}));
+
+    let mut check = a.clone();
+    check["_ansible_check_mode"] = json!(true);
+    let out = ns.run(&check).ok();
+    assert!(out.changed());
+    assert_eq!(out.msg(), "would open 2379/tcp, 2380/tcp in firewalld zone internal: 3 change(s) to runtime and permanent configuration");
+    assert_eq!(
+        fs::read_to_string(dir.join("runtime-internal")).unwrap(),
+        "2379/tcp\n"
+    );
+
+    let out = ns.run(&a).ok();
+    assert_eq!(out.json["backend"], "firewalld");
+    assert_eq!(out.json["zone"], "internal");
+    assert_eq!(
+        out.json["commands"],
+        json!([
+            format!("{fw_name} --permanent --zone=internal --add-port=2379/tcp"),
+            format!("{fw_name} --zone=internal --add-port=2380/tcp"),
+            format!("{fw_name} --permanent --zone=internal --add-port=2380/tcp"),
+        ])
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("runtime-internal")).unwrap(),
+        "2379/tcp\n2380/tcp\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("permanent-internal")).unwrap(),
+        "2379/tcp\n2380/tcp\n"
+    );
+    assert_eq!(
+        ns.save(),
+        live,
+        "with firewalld running, iptables is not touched"
+    );
+    assert_eq!(
+        fs::read_to_string(&saved).unwrap(),
+        RHEL7,
+        "nor the iptables-services file"
+    );
+
+    let again = ns.run(&a).ok();
+    assert!(!again.changed(), "{}", again.json);
+    assert_eq!(
+        again.msg(),
+        "2379/tcp, 2380/tcp already open in firewalld zone internal (runtime and permanent)"
+    );
+
+    let out = ns
+        .run(&args(
+            &saved,
+            json!({"firewall_cmd": fw, "zone": "internal", "state": "absent", "ports": [2380]}),
+        ))
+        .ok();
+    assert_eq!(out.json["commands"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        fs::read_to_string(dir.join("permanent-internal")).unwrap(),
+        "2379/tcp\n"
+    );
+
+    // Installed but not running: auto falls back to iptables; asking for firewalld fails.
+    let stopped_dir = TempDir::new("fw-firewalld-stopped");
+    let stopped = fake_firewall_cmd(&stopped_dir, 252);
+    let msg = ns
+        .run(&args(
+            &saved,
+            json!({"firewall_cmd": stopped, "backend": "firewalld"}),
+        ))
+        .err();
+    assert_eq!(
+        msg,
+        format!(
+            "backend firewalld: firewalld is not running (`{} --state` says so)",
+            stopped.display()
+        )
+    );
+    let out = ns.run(&args(&saved, json!({"firewall_cmd": stopped}))).ok();
+    assert_eq!(out.json["backend"], "iptables");
+    assert_eq!(ns.save(), rhel7_opened(&live));
 }
