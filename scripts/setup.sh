@@ -13,6 +13,7 @@ command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null || need_apt+=(etcd-client)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v perl >/dev/null || need_apt+=(perl)   # openssl-src (vendored OpenSSL) builds with perl
+[ -x /usr/sbin/iptables ] || need_apt+=(iptables)   # etcd_firewall's tests, in network namespaces
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "setup: installing Debian packages: ${need_apt[*]}"
