@@ -14,6 +14,8 @@ mod dir;
 pub mod encode;
 mod error;
 pub mod rank;
+#[cfg(test)]
+mod rank_tests;
 pub mod snap;
 pub mod v2;
 pub mod wal;
