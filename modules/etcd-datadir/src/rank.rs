@@ -544,7 +544,9 @@ fn bool_of(v: Option<&Value>) -> bool {
 }
 
 fn failed(v: &Value) -> Option<String> {
-    if bool_of(v.get("failed")) || bool_of(v.get("unreachable")) {
+    // `failed_when: false` turns a failed inspection's `failed` off but keeps its `error_kind`.
+    let refused = v.get("error_kind").is_some_and(|k| !k.is_null());
+    if bool_of(v.get("failed")) || bool_of(v.get("unreachable")) || refused {
         let msg = v.get("msg").and_then(Value::as_str).unwrap_or("no message");
         return Some(format!("inspection failed: {msg}"));
     }

@@ -332,10 +332,23 @@ fn candidates_from_module_json() {
     let r = rank(&c, &Options::default()).unwrap();
     assert_eq!(r.survivor, "m5");
     // A dict of host to registered result.
-    let dict = json!({"a": inspected, "b": {"failed": true, "msg": "boom"}});
+    let dict = json!({
+        "a": inspected,
+        "b": {"failed": true, "msg": "boom"},
+        // Registered with failed_when: false: failed is off, error_kind stays.
+        "c": {"failed": false, "error_kind": "empty", "msg": "/var/lib/etcd is empty"},
+        "d": {"unreachable": true, "msg": "ssh: connection refused"},
+        "e": {}
+    });
     let c = candidates_from_value(&dict).unwrap();
     assert!(matches!(c[0].facts, Facts::DataDir(_)));
-    assert!(matches!(c[1].facts, Facts::Unusable(_)));
+    for (i, want) in [(1, "boom"), (2, "is empty"), (3, "ssh"), (4, "no facts")] {
+        assert!(
+            matches!(&c[i].facts, Facts::Unusable(w) if w.contains(want)),
+            "{:?}",
+            c[i]
+        );
+    }
     assert!(candidates_from_value(&json!([{"data": {}}])).is_err());
     assert!(candidates_from_value(&json!("x")).is_err());
     assert!(candidates_from_value(&json!([{"host": "a", "data": {"member_id": "zz"}}])).is_err());
