@@ -1,4 +1,5 @@
-//! CRC-32C (Castagnoli), the checksum etcd's `snapshot status` reports as `hash`.
+//! CRC-32C (Castagnoli), the checksum etcd's `snapshot status` reports as `hash`, and the one
+//! that chains etcd's WAL records and guards its `.snap` files.
 //!
 //! Every key and value of the database goes through it, so it uses the SSE4.2 `crc32`
 //! instruction when the CPU has it (about 8 bytes per cycle) and a slice-by-8 table otherwise.
@@ -35,15 +36,21 @@ static TABLES: [[u32; 256]; 8] = make_tables();
 
 /// A running CRC-32C, as Go's `crc32.New(crc32.MakeTable(crc32.Castagnoli))`.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Crc32c {
+pub struct Crc32c {
     value: u32,
     hardware: bool,
 }
 
 impl Crc32c {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
+        Self::with_initial(0)
+    }
+
+    /// Continues from a finished CRC, as Go's `crc.New(prev, table)` in etcd's `pkg/crc` does
+    /// for the WAL, whose every record carries the CRC of all record data before it.
+    pub fn with_initial(value: u32) -> Self {
         Crc32c {
-            value: 0,
+            value,
             hardware: hardware_available(),
         }
     }
@@ -56,7 +63,7 @@ impl Crc32c {
         }
     }
 
-    pub(crate) fn update(&mut self, data: &[u8]) {
+    pub fn update(&mut self, data: &[u8]) {
         let state = !self.value;
         let state = if self.hardware {
             update_hardware_checked(state, data)
@@ -66,7 +73,7 @@ impl Crc32c {
         self.value = !state;
     }
 
-    pub(crate) fn sum(&self) -> u32 {
+    pub fn sum(&self) -> u32 {
         self.value
     }
 }
@@ -139,6 +146,15 @@ mod tests {
         let mut h = Crc32c::new();
         h.update(b"123456789");
         assert_eq!(h.sum(), 0xE306_9283);
+    }
+
+    #[test]
+    fn continuing_equals_one_pass() {
+        let mut a = Crc32c::new();
+        a.update(b"12345");
+        let mut b = Crc32c::with_initial(a.sum());
+        b.update(b"6789");
+        assert_eq!(b.sum(), 0xE306_9283);
     }
 
     #[test]

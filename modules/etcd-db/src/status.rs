@@ -110,7 +110,7 @@ fn read_meta_page(file: &DbFile, id: u64, page_size: u32) -> Result<Meta, MetaEr
 
 /// Page 0 gives the page size; if it is damaged, page 1 is looked for at each possible page
 /// size, the machine's usual 4096 first (bbolt itself tries only the OS page size).
-fn read_meta(file: &DbFile) -> Result<Meta, DbError> {
+pub(crate) fn read_meta(file: &DbFile) -> Result<Meta, DbError> {
     let m0 = read_meta_page(file, 0, MIN_PAGE_SIZE);
     let m1 = match &m0 {
         Ok(m) => read_meta_page(file, 1, m.page_size),

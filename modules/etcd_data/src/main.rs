@@ -1,0 +1,131 @@
+//! etcd_data: the facts a restore needs from data dirs, read from the files themselves.
+//!
+//! A module of its own, not a state of etcd_snapshot: etcd_snapshot works on snapshot files
+//! and talks to a live cluster (it links the gRPC client); this reads a member's data dir (WAL,
+//! raft snapshots, bbolt meta) while etcd is down, and decides on the controller which member
+//! to re-form the cluster from. Neither needs a connection, so the binary stays small and can
+//! run where no etcd answers.
+//!
+//! - `inspected`: one data dir's numbers (read-only, `changed: false`, check mode the same).
+//! - `ranked`: the survivor choice over every host's `inspected` result (or running member's
+//!   status); pure computation, meant for `delegate_to: localhost`.
+
+use ansible_module::{run, Failure, Module, ModuleSpec, Opt, Response};
+use etcd_datadir::rank::{self, Options};
+use etcd_datadir::DataDirError;
+
+fn spec() -> ModuleSpec {
+    ModuleSpec::new(
+        "etcd_data",
+        "Inspect an etcd data dir offline; choose the member to re-form a cluster from",
+    )
+    .option(
+        Opt::str("state")
+            .default("inspected")
+            .choices(["inspected", "ranked"])
+            .help("inspected: read data_dir; ranked: choose a survivor among candidates"),
+    )
+    .option(Opt::path("data_dir").help("inspected: the member's data dir (usually /var/lib/etcd)"))
+    .option(Opt::path("wal_dir").help("inspected: the WAL dir if not <data_dir>/member/wal"))
+    .option(
+        Opt::raw("candidates")
+            .help("ranked: list of {host, data|status} or dict of host to an inspected result"),
+    )
+    .option(Opt::str("cluster_id").help("ranked: the cluster id (hex) candidates must have"))
+    .option(Opt::str("survivor").help("ranked: the operator's choice, honoured if eligible"))
+    .option(
+        Opt::bool("force")
+            .default(false)
+            .help("ranked: accept a survivor that is excluded (learner, foreign, damaged)"),
+    )
+    .required_if("state", "inspected", &["data_dir"], false)
+    .required_if("state", "ranked", &["candidates"], false)
+}
+
+fn main() {
+    run(spec(), |m| {
+        match m.params.str("state").unwrap_or("inspected") {
+            "ranked" => ranked(m),
+            _ => inspected(m),
+        }
+    })
+}
+
+fn kind(e: &DataDirError) -> &'static str {
+    match e {
+        DataDirError::Missing { .. } => "missing",
+        DataDirError::Empty { .. } => "empty",
+        DataDirError::Unreadable { .. } => "unreadable",
+        DataDirError::NotDataDir { .. } => "not_data_dir",
+        _ => "other",
+    }
+}
+
+fn inspected(m: &Module) -> Result<Response, Failure> {
+    let data_dir = m.params.path("data_dir").unwrap_or_default();
+    let wal_dir = m.params.path("wal_dir");
+    let d = etcd_datadir::inspect(&data_dir, wal_dir.as_deref()).map_err(|e| {
+        Failure::new(e.to_string())
+            .with("data_dir", data_dir.display().to_string())
+            .with("error_kind", kind(&e))
+    })?;
+    let summary = match (&d.member_id, d.hardstate, d.kept_index) {
+        (Some(id), Some(hs), Some(kept)) => format!(
+            "member {id}: WAL commit {} (term {}), consistent_index {}, keeps {kept}{}",
+            hs.commit,
+            hs.term,
+            d.consistent_index
+                .map_or_else(|| "unknown".to_string(), |c| c.to_string()),
+            if d.errors.is_empty() {
+                String::new()
+            } else {
+                format!("; damaged: {}", d.errors.join("; "))
+            }
+        ),
+        _ if !d.errors.is_empty() => format!("damaged: {}", d.errors.join("; ")),
+        _ => "no commit recorded in this data dir".to_string(),
+    };
+    let mut r = Response::new().changed(false).msg(summary).merge(&d);
+    for w in &d.warnings {
+        r.warn(w.clone());
+    }
+    Ok(r)
+}
+
+fn ranked(m: &Module) -> Result<Response, Failure> {
+    let p = &m.params;
+    let cands =
+        rank::candidates_from_value(p.get("candidates").unwrap_or(&serde_json::Value::Null))
+            .map_err(|e| Failure::new(format!("candidates: {e}")))?;
+    let cluster_id = p
+        .str("cluster_id")
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| {
+                Failure::new(format!(
+                    "cluster_id {s:?} is not a hex id like cdf818194e3a8c32"
+                ))
+            })
+        })
+        .transpose()?;
+    let opts = Options {
+        cluster_id,
+        survivor: p.string("survivor").filter(|s| !s.is_empty()),
+        force: p.bool("force"),
+    };
+    let r = rank::rank(&cands, &opts).map_err(|e| match &e {
+        rank::RankError::SurvivorExcluded { host, reason } => Failure::new(e.to_string())
+            .with("survivor", host)
+            .with("excluded_reason", reason),
+        rank::RankError::NoEligible(ex) => Failure::new(e.to_string()).with("excluded", ex),
+        _ => Failure::new(e.to_string()),
+    })?;
+    let mut resp = Response::new()
+        .changed(false)
+        .msg(r.reason.clone())
+        .merge(&r);
+    for w in &r.warnings {
+        resp.warn(w.clone());
+    }
+    Ok(resp)
+}
