@@ -25,7 +25,7 @@ LAB_DIR ?= lab
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64
+.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64 machines
 
 setup:
 	@bash scripts/setup.sh
@@ -53,8 +53,14 @@ check-aarch64:
 	$(MAKE) build TARGET=aarch64-unknown-linux-musl
 	@bash scripts/check-cross.sh aarch64-unknown-linux-musl build/aarch64/playbooks/library
 
+## The read-only Debian tree lab machines boot from, built once and cached outside the work tree
+## (LAB_MACHINE_CACHE, default /var/cache/etcd-ops); installs debootstrap and systemd-container
+## only when they are missing.
+machines:
+	@bash scripts/machine-tree.sh >/dev/null
+
 ## Unit tests, then end-to-end tests against real etcd labs with real ansible-playbook.
-test: build lint
+test: build lint machines
 	$(CARGO) test --workspace --target $(TARGET) --no-fail-fast
 
 lint: setup
@@ -69,6 +75,7 @@ fmt:
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	$(CARGO) run --profile fuzz --target $(TARGET) -p confedit --example fuzz -- all $(FUZZ_SECONDS)
+	$(CARGO) run --profile fuzz --target $(TARGET) -p etcd-datadir --example fuzz -- all $(FUZZ_SECONDS)
 
 ## A 3-member TLS lab on 127.0.0.11-13 (slot 0) with spare hosts; prints its inventory.
 lab: build
