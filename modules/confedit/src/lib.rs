@@ -27,6 +27,7 @@ pub mod atomic;
 pub mod edit;
 pub mod envfile;
 pub mod error;
+pub mod hostrange;
 pub mod initial_cluster;
 pub mod inventory;
 #[cfg(feature = "ansible")]
