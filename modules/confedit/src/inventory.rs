@@ -2,9 +2,11 @@
 //! `[new_etcd]`, `[nodes]` ...), parsed by the rules of Ansible's INI inventory plugin: lines
 //! are stripped, `#` and `;` start comment lines, host lines are split like a shell with
 //! trailing comments, `[group:vars]` lines are `key=value`, `[group:children]` lines are group
-//! names. Each line keeps its original text; edits add or delete whole host lines.
+//! names. Each line keeps its original text; edits add or delete whole host lines, and split a
+//! host range (`ose3-master[1:3].example.com`) around the one host an edit is about.
 
 use crate::error::{Error, Result};
+use crate::hostrange::{self, Piece};
 use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +25,15 @@ enum Kind {
         kind: SectionKind,
     },
     Host {
+        /// The first token as written: a host name, or a range pattern.
         name: String,
         tokens: Vec<String>,
         /// Byte length of the host definition without its trailing comment and whitespace.
         def_len: usize,
+        /// Byte span of the first token in the line.
+        name_span: (usize, usize),
+        /// The host names the line stands for: `name` itself, or a range's expansion.
+        hosts: Vec<String>,
     },
 }
 
@@ -61,13 +68,7 @@ impl Inventory {
             } else {
                 match section {
                     SectionKind::Hosts => {
-                        let (name, tokens, def_len) =
-                            parse_host(text::body_of(raw)).map_err(|m| Error::parse(n, m))?;
-                        Kind::Host {
-                            name,
-                            tokens,
-                            def_len,
-                        }
+                        host_kind(text::body_of(raw)).map_err(|m| Error::parse(n, m))?
                     }
                     SectionKind::Vars => {
                         if !body.contains('=') {
@@ -129,11 +130,24 @@ impl Inventory {
         }
     }
 
-    /// The hosts listed directly in `group`'s sections, in file order (children not expanded).
+    /// Whether line `i` stands for `host`, by name or as one of its range's hosts.
+    fn holds(&self, i: usize, host: &str) -> bool {
+        matches!(&self.lines[i].kind, Kind::Host { hosts, .. } if hosts.iter().any(|h| h == host))
+    }
+
+    fn is_range_line(&self, i: usize) -> bool {
+        matches!(&self.lines[i].kind, Kind::Host { name, hosts, .. } if hosts.len() != 1 || hosts[0] != *name)
+    }
+
+    /// The hosts listed directly in `group`'s sections, in file order, ranges expanded as
+    /// Ansible expands them (children not expanded).
     pub fn hosts(&self, group: &str) -> Vec<String> {
         self.host_lines(group)
             .into_iter()
-            .map(|i| self.name_of(i).to_string())
+            .flat_map(|i| match &self.lines[i].kind {
+                Kind::Host { hosts, .. } => hosts.clone(),
+                _ => Vec::new(),
+            })
             .collect()
     }
 
@@ -157,19 +171,20 @@ impl Inventory {
     /// Add a host to `group`. `spec` is a bare name or a full host line (`name key=value ...`).
     /// A bare name already listed in another group is added with that line's variables, since
     /// OpenShift playbooks read e.g. `etcd_ip` from whichever group the host is in. A full line
-    /// replaces a different line for the same host in the group. Returns whether the text changed.
+    /// replaces a different line for the same host in the group. A host that a range line of the
+    /// group already holds is left alone, unless a full line gives it other variables: then the
+    /// range is split around it and the host gets that line in its place. Returns whether the
+    /// text changed.
     pub fn add_host(&mut self, group: &str, spec: &str) -> Result<bool> {
         if !is_group_name(group) {
             return Err(Error::invalid(format!("invalid group name `{group}`")));
         }
-        let (name, tokens, _) =
+        let def =
             parse_host(spec.trim()).map_err(|m| Error::invalid(format!("host `{spec}`: {m}")))?;
+        let (name, tokens) = (def.name, def.tokens);
         let bare = tokens.len() == 1;
-        if let Some(&i) = self
-            .host_lines(group)
-            .iter()
-            .find(|&&i| self.name_of(i) == name)
-        {
+        let in_group = self.host_lines(group);
+        if let Some(&i) = in_group.iter().find(|&&i| self.name_of(i) == name) {
             let Kind::Host { tokens: old, .. } = &self.lines[i].kind else {
                 unreachable!("host_lines returns host lines")
             };
@@ -179,6 +194,32 @@ impl Inventory {
             let eol = text::eol_of(&self.lines[i].raw).to_string();
             self.lines[i] = host_line(spec.trim(), &eol)?;
             return Ok(true);
+        }
+        if let Some(&i) = in_group
+            .iter()
+            .find(|&&i| self.is_range_line(i) && self.holds(i, &name))
+        {
+            let Kind::Host { tokens: old, .. } = &self.lines[i].kind else {
+                unreachable!("host_lines returns host lines")
+            };
+            if bare || old[1..] == tokens[1..] {
+                return Ok(false);
+            }
+            let eol = text::eol_of(&self.lines[i].raw).to_string();
+            let own = host_line(spec.trim(), &eol)?;
+            let pieces = self.split_line(i, &name, Some(own))?;
+            self.lines.splice(i..=i, pieces);
+            return Ok(true);
+        }
+        if bare && hostrange::is_range(&name) {
+            let held = |h: &String| in_group.iter().any(|&i| self.holds(i, h));
+            let wanted =
+                host_kind(&name).map_err(|m| Error::invalid(format!("host `{spec}`: {m}")))?;
+            if let Kind::Host { hosts, .. } = wanted {
+                if !hosts.is_empty() && hosts.iter().all(held) {
+                    return Ok(false);
+                }
+            }
         }
         let def = if bare {
             self.definition_of(&name).unwrap_or(name)
@@ -194,14 +235,62 @@ impl Inventory {
         Ok(true)
     }
 
-    /// The first host line for `name` in any group, without its trailing comment.
+    /// The first host line for `name` in any group, without its trailing comment; from a range
+    /// line, the name with the range's variables.
     fn definition_of(&self, name: &str) -> Option<String> {
-        self.lines.iter().find_map(|l| match &l.kind {
-            Kind::Host {
-                name: n, def_len, ..
-            } if n == name => Some(l.raw[..*def_len].trim_start().to_string()),
-            _ => None,
+        (0..self.lines.len()).find_map(|i| {
+            let l = &self.lines[i];
+            match &l.kind {
+                Kind::Host {
+                    name: n, def_len, ..
+                } if n == name => Some(l.raw[..*def_len].trim_start().to_string()),
+                Kind::Host {
+                    def_len, name_span, ..
+                } if self.is_range_line(i) && self.holds(i, name) => {
+                    Some(format!("{name}{}", &l.raw[name_span.1..*def_len]))
+                }
+                _ => None,
+            }
         })
+    }
+
+    /// Line `i`'s range split around `host`: one line per remaining piece, each keeping the
+    /// line's indentation, port and variables (its trailing comment stays on the first), and
+    /// `own` where the host was (the first place, if the range holds it more than once).
+    fn split_line(&self, i: usize, host: &str, mut own: Option<Line>) -> Result<Vec<Line>> {
+        let l = &self.lines[i];
+        let Kind::Host {
+            name,
+            def_len,
+            name_span,
+            ..
+        } = &l.kind
+        else {
+            return Ok(vec![l.clone()]);
+        };
+        let (pattern, port) = hostrange::pattern_and_port(name).unwrap_or((name, ""));
+        let pieces = hostrange::split_around(pattern, host)
+            .map_err(Error::invalid)?
+            .unwrap_or_default();
+        let eol = text::eol_of(&l.raw);
+        let (indent, vars, rest) = (
+            &l.raw[..name_span.0],
+            &l.raw[name_span.1..*def_len],
+            &text::body_of(&l.raw)[*def_len..],
+        );
+        let mut out = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Host => out.extend(own.take()),
+                Piece::Keep(p) => {
+                    let comment = if out.is_empty() { rest } else { "" };
+                    let raw = format!("{indent}{p}{port}{vars}{comment}{eol}");
+                    let kind = host_kind(text::body_of(&raw)).map_err(Error::invalid)?;
+                    out.push(Line { raw, kind });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Where a new host line for `group` goes: after the last host line of the group's last
@@ -243,38 +332,58 @@ impl Inventory {
         self.lines.len()
     }
 
-    /// Remove `host` from every `[group]` section. Returns whether it was there.
+    /// Remove `host` from every `[group]` section: its own lines go, and a range that holds it
+    /// is split around it. Returns whether it was there.
     pub fn remove_host(&mut self, group: &str, host: &str) -> bool {
-        let doomed = self.host_lines(group);
-        let doomed: Vec<usize> = doomed
+        let held: Vec<usize> = self
+            .host_lines(group)
             .into_iter()
+            .filter(|&i| self.name_of(i) == host || self.holds(i, host))
+            .collect();
+        let doomed: Vec<usize> = held
+            .iter()
+            .copied()
             .filter(|&i| self.name_of(i) == host)
             .collect();
-        self.carry_vars_over(host, &doomed);
-        for &i in doomed.iter().rev() {
-            self.lines.remove(i);
+        self.carry_vars_over(host, &held);
+        for &i in held.iter().rev() {
+            if doomed.contains(&i) {
+                self.lines.remove(i);
+                continue;
+            }
+            // Pieces are sub-ranges of a pattern that already parsed, so splitting cannot
+            // fail; if it somehow did, the line stays rather than losing its other hosts.
+            if let Ok(pieces) = self.split_line(i, host, None) {
+                self.lines.splice(i..=i, pieces);
+            }
         }
-        !doomed.is_empty()
+        !held.is_empty()
     }
 
     /// In an INI inventory a host's variables apply wherever the host is listed, but they sit on
     /// one of its lines. When that line goes and the host stays in other groups only as a bare
     /// name, its first remaining line takes the definition over, so the host keeps its variables.
+    /// (A range line's variables stay on its pieces, and a bare range line elsewhere cannot take
+    /// one host's variables without giving them to the whole range, so neither carries over.)
     fn carry_vars_over(&mut self, host: &str, doomed: &[usize]) {
         let has_vars = |k: &Kind| matches!(k, Kind::Host { tokens, .. } if tokens.len() > 1);
-        let Some(&from) = doomed.iter().find(|&&i| has_vars(&self.lines[i].kind)) else {
+        let Some(&from) = doomed
+            .iter()
+            .find(|&&i| has_vars(&self.lines[i].kind) && self.name_of(i) == host)
+        else {
             return;
         };
         let others: Vec<usize> = (0..self.lines.len())
-            .filter(|i| !doomed.contains(i) && self.name_of(*i) == host)
+            .filter(|i| !doomed.contains(i) && self.holds(*i, host))
             .collect();
-        if others.is_empty() || others.iter().any(|&i| has_vars(&self.lines[i].kind)) {
+        if others.is_empty()
+            || others.iter().any(|&i| has_vars(&self.lines[i].kind))
+            || self.is_range_line(others[0])
+        {
             return;
         }
         let (
-            Kind::Host {
-                tokens, def_len, ..
-            },
+            Kind::Host { def_len, .. },
             Kind::Host {
                 def_len: to_len, ..
             },
@@ -287,12 +396,11 @@ impl Inventory {
         };
         let def = self.lines[from].raw[..def_len].to_string();
         let to = &mut self.lines[others[0]];
-        to.raw = format!("{def}{}", &to.raw[to_len..]);
-        to.kind = Kind::Host {
-            name: host.to_string(),
-            tokens,
-            def_len,
-        };
+        let raw = format!("{def}{}", &to.raw[to_len..]);
+        if let Ok(kind) = host_kind(text::body_of(&raw)) {
+            to.raw = raw;
+            to.kind = kind;
+        }
     }
 
     pub fn render(&self) -> String {
@@ -309,15 +417,31 @@ impl Inventory {
 }
 
 fn host_line(def: &str, eol: &str) -> Result<Line> {
-    let (name, tokens, def_len) =
-        parse_host(def).map_err(|m| Error::invalid(format!("host `{def}`: {m}")))?;
+    let kind = host_kind(def).map_err(|m| Error::invalid(format!("host `{def}`: {m}")))?;
     Ok(Line {
         raw: format!("{def}{eol}"),
-        kind: Kind::Host {
-            name,
-            tokens,
-            def_len,
-        },
+        kind,
+    })
+}
+
+/// A host line's definition (the line without its ending) as a `Kind::Host`, its range expanded.
+fn host_kind(def: &str) -> std::result::Result<Kind, String> {
+    let HostDef {
+        name,
+        tokens,
+        def_len,
+        name_span,
+    } = parse_host(def)?;
+    let hosts = match hostrange::pattern_and_port(&name) {
+        Some((pattern, _port)) => hostrange::expand(pattern)?,
+        None => vec![name.clone()],
+    };
+    Ok(Kind::Host {
+        name,
+        tokens,
+        def_len,
+        name_span,
+        hosts,
     })
 }
 
@@ -350,21 +474,39 @@ fn parse_header(body: &str) -> std::result::Result<(String, SectionKind), String
     Ok((group.to_string(), kind))
 }
 
+#[derive(Debug)]
+struct HostDef {
+    name: String,
+    tokens: Vec<String>,
+    def_len: usize,
+    name_span: (usize, usize),
+}
+
 /// Split a host line like Python's `shlex.split(line, comments=True)`, as Ansible does, and
 /// check that every token after the host name is `key=value`.
-fn parse_host(def: &str) -> std::result::Result<(String, Vec<String>, usize), String> {
+fn parse_host(def: &str) -> std::result::Result<HostDef, String> {
     let mut tokens = Vec::new();
     let mut cur: Option<String> = None;
     let mut end = 0;
+    let mut name_span = (0, 0);
     let mut chars = def.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
+    while let Some((at, c)) = chars.next() {
         match c {
             c if c.is_whitespace() => {
                 if let Some(t) = cur.take() {
+                    if tokens.is_empty() {
+                        name_span.1 = end;
+                    }
                     tokens.push(t);
                 }
                 continue;
             }
+            _ if cur.is_none() && tokens.is_empty() => {
+                name_span.0 = at;
+            }
+            _ => {}
+        }
+        match c {
             '#' if cur.is_none() => break,
             '\'' => loop {
                 match chars.next() {
@@ -402,6 +544,9 @@ fn parse_host(def: &str) -> std::result::Result<(String, Vec<String>, usize), St
         end = chars.peek().map_or(def.len(), |&(j, _)| j);
     }
     if let Some(t) = cur.take() {
+        if tokens.is_empty() {
+            name_span.1 = end;
+        }
         tokens.push(t);
     }
     let Some(name) = tokens.first().cloned() else {
@@ -413,7 +558,12 @@ fn parse_host(def: &str) -> std::result::Result<(String, Vec<String>, usize), St
     if let Some(bad) = tokens[1..].iter().find(|t| !t.contains('=')) {
         return Err(format!("expected key=value host variable, got `{bad}`"));
     }
-    Ok((name, tokens, end))
+    Ok(HostDef {
+        name,
+        tokens,
+        def_len: end,
+        name_span,
+    })
 }
 
 #[cfg(test)]
@@ -422,8 +572,13 @@ mod tests {
 
     #[test]
     fn host_lines_split_like_shlex() {
-        let (name, tokens, end) =
-            parse_host("m0.example.com a=1 b='x y' c=\"q\\\"r\"  # comment").unwrap();
+        let HostDef {
+            name,
+            tokens,
+            def_len: end,
+            name_span,
+        } = parse_host("m0.example.com a=1 b='x y' c=\"q\\\"r\"  # comment").unwrap();
+        assert_eq!(name_span, (0, "m0.example.com".len()));
         assert_eq!(name, "m0.example.com");
         assert_eq!(tokens, ["m0.example.com", "a=1", "b=x y", "c=q\"r"]);
         assert_eq!(end, "m0.example.com a=1 b='x y' c=\"q\\\"r\"".len());

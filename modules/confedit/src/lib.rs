@@ -27,6 +27,7 @@ pub mod atomic;
 pub mod edit;
 pub mod envfile;
 pub mod error;
+pub mod hostrange;
 pub mod initial_cluster;
 pub mod inventory;
 #[cfg(feature = "ansible")]
@@ -45,5 +46,5 @@ pub use error::{Error, Result};
 pub use initial_cluster::InitialCluster;
 pub use inventory::Inventory;
 pub use url::{validate_url, EtcdUrl};
-pub use urllist::{split_list, ListEdit};
+pub use urllist::{split_list, Aliases, Applied, ListEdit};
 pub use yamlseq::{get_seq, set_seq};

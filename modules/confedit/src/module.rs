@@ -70,3 +70,52 @@ pub fn respond(outcome: &EditOutcome, msg: impl Into<String>) -> Response {
     }
     resp.diff(Diff::new(path, &outcome.before, &outcome.after))
 }
+
+/// The `url_aliases` option of the URL-list modules: one list of URLs per member (every form
+/// it is known by), as lists or comma-separated strings.
+pub fn url_aliases(m: &Module) -> std::result::Result<crate::Aliases, Failure> {
+    let groups = match m.params.get("url_aliases") {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|g| match g {
+                serde_json::Value::Array(urls) => urls
+                    .iter()
+                    .map(|u| match u {
+                        serde_json::Value::String(s) => s.trim().to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+                serde_json::Value::String(s) => crate::split_list(s),
+                other => vec![other.to_string()],
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(crate::Aliases::new(groups)?)
+}
+
+/// The warning for removals that matched nothing: with URL lists written by host name and
+/// members reported by IP, this is how a removal that silently did nothing shows up.
+pub fn unmatched_warnings(
+    unmatched: &[String],
+    aliases: &crate::Aliases,
+    what: &str,
+) -> Vec<String> {
+    unmatched
+        .iter()
+        .map(|u| {
+            let forms = aliases.forms_of(u);
+            if forms.len() > 1 {
+                format!(
+                    "remove: {} matches nothing in {what}: not removed",
+                    forms.join(" / ")
+                )
+            } else {
+                format!(
+                    "remove: {u} matches nothing in {what}: not removed (if the file names this \
+                     member another way, e.g. by host name, give its URLs in url_aliases)"
+                )
+            }
+        })
+        .collect()
+}

@@ -24,7 +24,7 @@ fn spec() -> ModuleSpec {
     .option(
         Opt::str("usage")
             .choices(pki::Usage::NAMES)
-            .help("server (serverAuth), peer (serverAuth+clientAuth), client (clientAuth)"),
+            .help("server and peer (serverAuth+clientAuth), client (clientAuth)"),
     )
     .option(
         Opt::str("key_type")

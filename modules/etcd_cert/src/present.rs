@@ -25,10 +25,12 @@ pub fn run(m: &Module) -> Result<Response, Failure> {
 
     if reasons.is_empty() {
         let current = before.ok_or("an existing pair was kept without a certificate")?;
+        // The pair fits the usage asked for; a server certificate's extensions read as
+        // "peer" in the summary, so the message names what the play asked for.
         let msg = format!(
             "{} is current: {} certificate signed by {}, expires {} ({} days)",
             o.cert_path.display(),
-            current.usage,
+            o.usage.name(),
             o.ca_cert.display(),
             current.not_after,
             current.days_remaining

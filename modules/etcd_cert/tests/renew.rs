@@ -157,13 +157,139 @@ fn mismatched_key_reissues() {
 fn usage_change_reissues() {
     let dir = TempDir::new("usage");
     let ca = make_ca(&dir, "ca");
+    // A serverAuth-only certificate, as etcd_cert issued for usage server before.
     let args = present(&dir, &ca, "server", &["IP:10.0.0.4"]);
-    ok(&args);
+    signed_with_openssl(
+        &dir,
+        &ca,
+        "server",
+        "etcd0.example.com",
+        "IP:10.0.0.4",
+        "serverAuth",
+    );
     reissued_because(
         &dir,
-        &with(args, "usage", json!("peer")),
+        &with(args.clone(), "usage", json!("peer")),
         "usage differs: certificate is server, wanted peer",
     );
+    signed_with_openssl(
+        &dir,
+        &ca,
+        "server",
+        "etcd0.example.com",
+        "IP:10.0.0.4",
+        "serverAuth",
+    );
+    let v = reissued_because(
+        &dir,
+        &args,
+        "usage differs: certificate is server with serverAuth only, wanted server with \
+         serverAuth and clientAuth",
+    );
+    assert_eq!(v["extended_key_usage"], json!(["serverAuth", "clientAuth"]));
+    // Server and peer now ask for the same extensions: no re-issue between them.
+    assert_eq!(
+        ok(&with(args.clone(), "usage", json!("peer")))["changed"],
+        false
+    );
+    reissued_because(
+        &dir,
+        &with(args, "usage", json!("client")),
+        "usage differs: certificate is peer, wanted client",
+    );
+}
+
+/// `openssl req` + `openssl x509 -req` with the extensions of openshift-ansible's etcd role
+/// (roles/etcd/templates/openssl_append.j2: etcd_v3_ca_server is serverAuth,clientAuth,
+/// etcd_v3_ca_peer clientAuth,serverAuth), or any other extendedKeyUsage, into
+/// `<base>.crt`/`<base>.key`.
+fn signed_with_openssl(
+    dir: &TempDir,
+    ca: &(String, String),
+    base: &str,
+    cn: &str,
+    san: &str,
+    eku: &str,
+) {
+    let (crt, key, csr, ext) = (
+        dir.s(&format!("{base}.crt")),
+        dir.s(&format!("{base}.key")),
+        dir.s(&format!("{base}.csr")),
+        dir.s(&format!("{base}.ext")),
+    );
+    fs::write(
+        &ext,
+        format!(
+            "authorityKeyIdentifier = keyid,issuer:always\n\
+             basicConstraints       = critical,CA:FALSE\n\
+             extendedKeyUsage       = {eku}\n\
+             keyUsage               = digitalSignature,keyEncipherment\n\
+             subjectKeyIdentifier   = hash\n\
+             subjectAltName         = {san}\n"
+        ),
+    )
+    .unwrap();
+    common::openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        &format!("/CN={cn}"),
+    ]);
+    common::openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca.0,
+        "-CAkey",
+        &ca.1,
+        "-CAcreateserial",
+        "-days",
+        "1825",
+        "-sha256",
+        "-extfile",
+        &ext,
+        "-out",
+        &crt,
+    ]);
+    fs::remove_file(&csr).unwrap();
+    fs::remove_file(&ext).unwrap();
+}
+
+/// The certificates openshift-ansible's etcd role put on a member are kept as they are.
+#[test]
+fn openshift_ansible_server_and_peer_certificates_are_not_reissued() {
+    let dir = TempDir::new("oa-certs");
+    let ca = make_ca(&dir, "ca");
+    let sans = ["IP:10.0.0.4", "DNS:etcd0.example.com"];
+    let san = sans.join(",");
+    for (usage, eku) in [
+        ("server", "serverAuth,clientAuth"),
+        ("peer", "clientAuth,serverAuth"),
+    ] {
+        signed_with_openssl(&dir, &ca, usage, "etcd0.example.com", &san, eku);
+        let before = snapshot(&dir);
+        let v = ok(&present(&dir, &ca, usage, &sans));
+        assert_eq!(v["changed"], false, "{usage}: {v}");
+        assert_eq!(v["reasons"], json!([]), "{usage}");
+        assert_eq!(v["extended_key_usage"], json!(["serverAuth", "clientAuth"]));
+        assert!(
+            v["msg"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(": {usage} certificate signed by")),
+            "{v}"
+        );
+        assert_eq!(snapshot(&dir), before, "{usage}: nothing written");
+    }
 }
 
 #[test]

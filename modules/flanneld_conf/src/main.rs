@@ -1,10 +1,15 @@
 //! flanneld_conf: the procedures' "point flanneld at the etcd members" step. After a member is
-//! replaced, FLANNEL_ETCD_ENDPOINTS must list the live members; only that line changes, in the
-//! quoting it already has.
+//! replaced, the endpoint list must name the live members; only that line changes, in the
+//! quoting it already has. flannel 0.5 reads `FLANNEL_ETCD`, later versions
+//! `FLANNEL_ETCD_ENDPOINTS`; openshift-ansible's flannel role writes whichever the file has,
+//! so the key is taken from the file unless the task names one.
 
 use ansible_module::{run, Failure, Kind, ModuleSpec, Opt};
-use confedit::module::{edit_file, respond};
+use confedit::module::{edit_file, respond, unmatched_warnings, url_aliases};
 use confedit::{split_list, EnvFile, ListEdit};
+
+const ENDPOINTS: &str = "FLANNEL_ETCD_ENDPOINTS";
+const LEGACY: &str = "FLANNEL_ETCD";
 
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
@@ -20,10 +25,13 @@ fn spec() -> ModuleSpec {
     .option(Opt::list("add", Kind::Str).help("endpoints to append if missing"))
     .option(Opt::list("remove", Kind::Str).help("endpoints to drop"))
     .option(
-        Opt::str("key")
-            .default("FLANNEL_ETCD_ENDPOINTS")
-            .help("the variable holding the comma-separated endpoints"),
+        Opt::list("url_aliases", Kind::List)
+            .help("per member, every URL it is known by (IP and host name forms)"),
     )
+    .option(Opt::str("key").help(
+        "the variable holding the comma-separated endpoints (default: FLANNEL_ETCD_ENDPOINTS, \
+         or FLANNEL_ETCD when only that is in the file)",
+    ))
     .option(
         Opt::bool("backup")
             .default(false)
@@ -38,6 +46,25 @@ fn spec() -> ModuleSpec {
     .mutually_exclusive(&["endpoints", "remove"])
 }
 
+/// The keys to edit: the one the task names, else whichever of FLANNEL_ETCD_ENDPOINTS and
+/// flannel 0.5's FLANNEL_ETCD the file sets (both, kept in step, when they agree).
+fn keys_in(conf: &EnvFile, named: Option<&str>) -> confedit::Result<Vec<String>> {
+    if let Some(k) = named {
+        return Ok(vec![k.to_string()]);
+    }
+    Ok(match (conf.get(ENDPOINTS), conf.get(LEGACY)) {
+        (Some(new), Some(old)) if split_list(new) != split_list(old) => {
+            return Err(confedit::Error::invalid(format!(
+                "{ENDPOINTS} ({new}) and {LEGACY} ({old}) both set and disagree: \
+                 set key to the one this flanneld reads"
+            )))
+        }
+        (Some(_), Some(_)) => vec![ENDPOINTS.to_string(), LEGACY.to_string()],
+        (None, Some(_)) => vec![LEGACY.to_string()],
+        _ => vec![ENDPOINTS.to_string()],
+    })
+}
+
 fn main() {
     run(spec(), |m| {
         let p = &m.params;
@@ -48,26 +75,41 @@ fn main() {
             p.strings("add"),
             p.strings("remove"),
         )?;
-        let key = p.string("key").unwrap_or_default();
-        if !confedit::envfile::is_valid_key(&key) {
-            return Err(Failure::new(format!(
-                "key `{key}` is not a valid variable name"
-            )));
+        let aliases = url_aliases(m)?;
+        let named = p.string("key");
+        if let Some(key) = &named {
+            if !confedit::envfile::is_valid_key(key) {
+                return Err(Failure::new(format!(
+                    "key `{key}` is not a valid variable name"
+                )));
+            }
         }
         let path = p.path("path").unwrap_or_default();
+        let mut unmatched = Vec::new();
+        let mut keys = Vec::new();
         let outcome = edit_file(m, &path, EnvFile::validate, |text| {
             let mut conf = EnvFile::parse(text)?;
-            let current = split_list(conf.get(&key).unwrap_or(""));
-            let wanted = edit.apply(&current)?;
-            // The same list written differently (spaces after commas) is left as written.
-            if wanted != current {
-                conf.set(&key, &wanted.join(","))?;
+            keys = keys_in(&conf, named.as_deref())?;
+            let current = split_list(conf.get(&keys[0]).unwrap_or(""));
+            let applied = edit.apply_with(&current, &aliases)?;
+            unmatched = applied.unmatched;
+            for key in &keys {
+                // The same list written differently (spaces after commas) is left as written.
+                if split_list(conf.get(key).unwrap_or("")) != applied.list {
+                    conf.set(key, &applied.list.join(","))?;
+                }
             }
             Ok(conf.render())
         })?;
         let after = EnvFile::parse(&outcome.after)?;
-        let endpoints = split_list(after.get(&key).unwrap_or(""));
-        let msg = format!("{key}: {}", endpoints.join(","));
-        Ok(respond(&outcome, msg).set("endpoints", endpoints))
+        let endpoints = split_list(after.get(&keys[0]).unwrap_or(""));
+        let msg = format!("{}: {}", keys.join(", "), endpoints.join(","));
+        let mut resp = respond(&outcome, msg)
+            .set("endpoints", endpoints)
+            .set("keys", &keys);
+        for w in unmatched_warnings(&unmatched, &aliases, &keys.join(" and ")) {
+            resp.warn(w);
+        }
+        Ok(resp)
     })
 }

@@ -217,3 +217,194 @@ fn unwritable_target_fails_with_the_path() {
     .err();
     assert!(msg.starts_with("creating temp file in /proc: "), "{msg}");
 }
+
+const OSE: [&str; 3] = [
+    "https://ose3-etcd1.example.com:2379",
+    "https://ose3-etcd2.example.com:2379",
+    "https://ose3-etcd3.example.com:2379",
+];
+const LEGACY_LINE: &str = "FLANNEL_ETCD=https://ose3-etcd1.example.com:2379,https://ose3-etcd2.example.com:2379,https://ose3-etcd3.example.com:2379";
+
+/// The members as etcd reports them (by IP) and as openshift-ansible wrote them (by name).
+fn aliases() -> Value {
+    json!([
+        [
+            "https://10.0.0.3:2379",
+            "https://ose3-etcd3.example.com:2379"
+        ],
+        [
+            "https://10.0.0.4:2379",
+            "https://ose3-etcd4.example.com:2379"
+        ],
+    ])
+}
+
+fn warnings(out: &modtest::Run) -> Vec<String> {
+    out.json["warnings"]
+        .as_array()
+        .map(|a| a.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// flannel 0.5's file has FLANNEL_ETCD only: that is the endpoint list to edit, in place.
+#[test]
+fn flannel_0_5_layout_edits_flannel_etcd() {
+    let dir = TempDir::new("fl-05");
+    let p = dir.fixture("flanneld-0.5", "flanneld");
+    let before = fs::read_to_string(&p).unwrap();
+    let replace = json!({
+        "remove": ["https://ose3-etcd3.example.com:2379"],
+        "add": ["https://ose3-etcd4.example.com:2379"],
+    });
+    let out = run(BIN, &args(&p, replace.clone())).ok();
+    assert!(out.changed());
+    assert_eq!(out.json["keys"], json!(["FLANNEL_ETCD"]));
+    let expected = replace_once(
+        &before,
+        LEGACY_LINE,
+        "FLANNEL_ETCD=https://ose3-etcd1.example.com:2379,https://ose3-etcd2.example.com:2379,https://ose3-etcd4.example.com:2379",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    assert!(!run(BIN, &args(&p, replace)).ok().changed());
+    // Removing down to one URL is fine; the list is there, not missing.
+    let out = run(
+        BIN,
+        &args(&p, json!({"remove": ["https://ose3-etcd1.example.com:2379", "https://ose3-etcd4.example.com:2379"]})),
+    )
+    .ok();
+    assert_eq!(out.json["endpoints"], json!([OSE[1]]));
+    assert!(!fs::read_to_string(&p)
+        .unwrap()
+        .contains("FLANNEL_ETCD_ENDPOINTS"));
+}
+
+#[test]
+fn both_keys_are_kept_in_step_or_refused_when_they_disagree() {
+    let dir = TempDir::new("fl-both");
+    let p = dir.fixture("flanneld-0.5", "flanneld");
+    let legacy = fs::read_to_string(&p).unwrap();
+    let both = legacy.replace(
+        LEGACY_LINE,
+        &format!(
+            "{LEGACY_LINE}\nFLANNEL_ETCD_ENDPOINTS=\"{}\"",
+            OSE.join(",")
+        ),
+    );
+    fs::write(&p, &both).unwrap();
+    let out = run(BIN, &args(&p, json!({"remove": [OSE[0]]}))).ok();
+    assert_eq!(
+        out.json["keys"],
+        json!(["FLANNEL_ETCD_ENDPOINTS", "FLANNEL_ETCD"])
+    );
+    let rest = OSE[1..].join(",");
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        both.replace(LEGACY_LINE, &format!("FLANNEL_ETCD={rest}"))
+            .replace(&format!("\"{}\"", OSE.join(",")), &format!("\"{rest}\""))
+    );
+    let disagree = both.replace(
+        &format!("\"{}\"", OSE.join(",")),
+        "\"https://10.0.0.1:2379\"",
+    );
+    fs::write(&p, &disagree).unwrap();
+    let msg = run(BIN, &args(&p, json!({"remove": [OSE[0]]}))).err();
+    assert_eq!(
+        msg,
+        format!(
+            "{}: FLANNEL_ETCD_ENDPOINTS (https://10.0.0.1:2379) and FLANNEL_ETCD ({}) both set and disagree: set key to the one this flanneld reads",
+            p.display(),
+            OSE.join(",")
+        )
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), disagree);
+    // Naming the key settles it.
+    let out = run(
+        BIN,
+        &args(&p, json!({"remove": [OSE[0]], "key": "FLANNEL_ETCD"})),
+    )
+    .ok();
+    assert_eq!(out.json["endpoints"], json!(OSE[1..]));
+}
+
+/// openshift-ansible wrote host names; etcd's member list says IPs. Removing by the IP URL
+/// alone matches nothing and warns; with url_aliases it removes the host name entry, and the
+/// replacement is written by host name like the rest.
+#[test]
+fn members_are_matched_by_every_url_they_are_known_by() {
+    let dir = TempDir::new("fl-alias");
+    let p = dir.fixture("flanneld-0.5", "flanneld");
+    let before = fs::read_to_string(&p).unwrap();
+    let by_ip = json!({"remove": ["https://10.0.0.3:2379"]});
+    let out = run(BIN, &args(&p, by_ip.clone())).ok();
+    assert!(!out.changed());
+    assert_eq!(
+        warnings(&out),
+        [
+            "remove: https://10.0.0.3:2379 matches nothing in FLANNEL_ETCD: not removed (if the \
+          file names this member another way, e.g. by host name, give its URLs in url_aliases)"
+        ]
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), before);
+
+    let mut replace = json!({
+        "remove": ["https://10.0.0.3:2379"],
+        "add": ["https://10.0.0.4:2379"],
+        "url_aliases": aliases(),
+    });
+    let out = run(BIN, &args(&p, replace.clone())).ok();
+    assert!(out.changed());
+    assert!(warnings(&out).is_empty(), "{:?}", warnings(&out));
+    let expected = replace_once(
+        &before,
+        LEGACY_LINE,
+        "FLANNEL_ETCD=https://ose3-etcd1.example.com:2379,https://ose3-etcd2.example.com:2379,https://ose3-etcd4.example.com:2379",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    // Again: nothing to do, and the removal now warns by both names.
+    let out = run(BIN, &args(&p, replace.clone())).ok();
+    assert!(!out.changed());
+    assert_eq!(
+        warnings(&out),
+        [
+            "remove: https://10.0.0.3:2379 / https://ose3-etcd3.example.com:2379 matches nothing \
+          in FLANNEL_ETCD: not removed"
+        ]
+    );
+    // Aliases as comma-separated strings work the same; a bad one is refused.
+    replace["url_aliases"] = json!(["https://10.0.0.4:2379,https://ose3-etcd4.example.com:2379"]);
+    replace["remove"] = json!(["https://10.0.0.4:2379"]);
+    replace["add"] = json!([]);
+    run(BIN, &args(&p, replace.clone())).ok();
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        replace_once(
+            &before,
+            LEGACY_LINE,
+            &format!("FLANNEL_ETCD={}", OSE[..2].join(","))
+        )
+    );
+    replace["url_aliases"] = json!([["https://10.0.0.4"]]);
+    let msg = run(BIN, &args(&p, replace)).err();
+    assert_eq!(
+        msg,
+        "url_aliases[0]: invalid URL `https://10.0.0.4`: missing port"
+    );
+}
+
+/// An IP-style file (the RPM layout this crate's other tests use) gets IP URLs.
+#[test]
+fn an_add_writes_the_style_the_file_uses() {
+    let dir = TempDir::new("fl-style");
+    let p = dir.fixture("flanneld", "flanneld");
+    let before = fs::read_to_string(&p).unwrap();
+    let out = run(
+        BIN,
+        &args(
+            &p,
+            json!({"remove": ["https://ose3-etcd3.example.com:2379"], "add": ["https://ose3-etcd4.example.com:2379"], "url_aliases": aliases()}),
+        ),
+    )
+    .ok();
+    assert!(out.changed());
+    assert_eq!(fs::read_to_string(&p).unwrap(), golden(&before));
+}

@@ -212,3 +212,93 @@ fn unwritable_target_fails_with_the_path() {
     .err();
     assert!(msg.starts_with("creating temp file in /proc: "), "{msg}");
 }
+
+/// openshift-ansible's inventory/hosts.example lists [etcd] as `ose3-master[1:3]...`: removing
+/// a member the range holds must take it out of the range, and adding one it holds must not
+/// append a duplicate.
+#[test]
+fn ranges_in_openshift_ansibles_hosts_example() {
+    let dir = TempDir::new("ig-range");
+    let p = dir.fixture("openshift-ansible-hosts.example", "hosts");
+    let before = fs::read_to_string(&p).unwrap();
+    let member2 = json!({"host": "ose3-master2.test.example.com", "group": "etcd"});
+    let out = run(BIN, &args(&p, member2.clone())).ok();
+    assert!(!out.changed());
+    assert_eq!(fs::read_to_string(&p).unwrap(), before);
+    assert_eq!(
+        out.json["hosts"],
+        json!([
+            "ose3-master1.test.example.com",
+            "ose3-master2.test.example.com",
+            "ose3-master3.test.example.com"
+        ])
+    );
+
+    let mut absent = member2.clone();
+    absent["state"] = json!("absent");
+    let out = run(BIN, &args(&p, absent.clone())).ok();
+    assert!(out.changed());
+    assert_eq!(
+        out.json["hosts"],
+        json!([
+            "ose3-master1.test.example.com",
+            "ose3-master3.test.example.com"
+        ])
+    );
+    let expected = replace_once(
+        &before,
+        "[etcd]\nose3-master[1:3].test.example.com\n",
+        "[etcd]\nose3-master1.test.example.com\nose3-master3.test.example.com\n",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    assert!(!run(BIN, &args(&p, absent)).ok().changed());
+    // Back in: appended after the group's last host.
+    let out = run(BIN, &args(&p, member2)).ok();
+    assert!(out.changed());
+    let expected = replace_once(
+        &before,
+        "[etcd]\nose3-master[1:3].test.example.com\n",
+        "[etcd]\nose3-master1.test.example.com\nose3-master3.test.example.com\nose3-master2.test.example.com\n",
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+}
+
+/// The byo example's [nodes] range carries host variables; each piece keeps them, and a host
+/// added to another group from it takes them along.
+#[test]
+fn ranges_with_variables_in_the_byo_example() {
+    let dir = TempDir::new("ig-range-vars");
+    let p = dir.fixture("openshift-ansible-byo-hosts.ose.example", "hosts");
+    let before = fs::read_to_string(&p).unwrap();
+    let vars = "openshift_node_labels=\"{'region': 'primary', 'zone': 'default'}\"";
+    let out = run(
+        BIN,
+        &args(
+            &p,
+            json!({"host": "ose3-node1-ansible.test.example.com", "group": "nodes", "state": "absent"}),
+        ),
+    )
+    .ok();
+    assert!(out.changed());
+    let expected = replace_once(
+        &before,
+        &format!("ose3-node[1:2]-ansible.test.example.com {vars}\n"),
+        &format!("ose3-node2-ansible.test.example.com {vars}\n"),
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), expected);
+    run(
+        BIN,
+        &args(
+            &p,
+            json!({"host": "ose3-node2-ansible.test.example.com", "group": "new_etcd", "create": false}),
+        ),
+    )
+    .ok();
+    let after = fs::read_to_string(&p).unwrap();
+    assert!(
+        after.ends_with(&format!(
+            "\n[new_etcd]\nose3-node2-ansible.test.example.com {vars}\n"
+        )),
+        "{after}"
+    );
+}

@@ -3,7 +3,7 @@
 //! before and after and the edit is refused if anything else would differ.
 
 use ansible_module::{run, Kind, ModuleSpec, Opt};
-use confedit::module::{edit_file, respond};
+use confedit::module::{edit_file, respond, unmatched_warnings, url_aliases};
 use confedit::{get_seq, set_seq, yamlseq, ListEdit};
 
 fn spec() -> ModuleSpec {
@@ -19,6 +19,10 @@ fn spec() -> ModuleSpec {
     .option(Opt::list("urls", Kind::Str).help("the exact URL list"))
     .option(Opt::list("add", Kind::Str).help("URLs to append if missing"))
     .option(Opt::list("remove", Kind::Str).help("URLs to drop"))
+    .option(
+        Opt::list("url_aliases", Kind::List)
+            .help("per member, every URL it is known by (IP and host name forms)"),
+    )
     .option(
         Opt::str("key")
             .default("etcdClientInfo.urls")
@@ -43,18 +47,25 @@ fn main() {
             p.strings("add"),
             p.strings("remove"),
         )?;
+        let aliases = url_aliases(m)?;
         let key = p.string("key").unwrap_or_default();
         let path = p.path("path").unwrap_or_default();
+        let mut unmatched = Vec::new();
         let outcome = edit_file(m, &path, yamlseq::validate, |text| {
             let current = get_seq(text, &key)?;
-            let wanted = edit.apply(&current)?;
-            if wanted == current {
+            let applied = edit.apply_with(&current, &aliases)?;
+            unmatched = applied.unmatched;
+            if applied.list == current {
                 return Ok(text.to_string());
             }
-            set_seq(text, &key, &wanted)
+            set_seq(text, &key, &applied.list)
         })?;
         let urls = get_seq(&outcome.after, &key)?;
         let msg = format!("{key}: {}", urls.join(", "));
-        Ok(respond(&outcome, msg).set("urls", urls))
+        let mut resp = respond(&outcome, msg).set("urls", urls);
+        for w in unmatched_warnings(&unmatched, &aliases, &key) {
+            resp.warn(w);
+        }
+        Ok(resp)
     })
 }

@@ -202,3 +202,66 @@ fn unwritable_directory_fails_with_the_path_and_keeps_the_file() {
     );
     assert_eq!(snapshot(&p), before);
 }
+
+fn warnings(out: &modtest::Run) -> Vec<String> {
+    out.json["warnings"]
+        .as_array()
+        .map(|a| a.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// etcd's member list reports 10.0.0.3 for the member master-config.yaml lists as
+/// master-2.example.com (openshift-ansible writes host names).
+fn aliases() -> Value {
+    json!([
+        ["https://10.0.0.3:2379", "https://master-2.example.com:2379"],
+        ["https://10.0.0.4:2379", "https://master-3.example.com:2379"],
+    ])
+}
+
+#[test]
+fn a_member_removed_by_its_ip_url_goes_by_its_host_name() {
+    let dir = TempDir::new("mc-alias");
+    let p = dir.fixture("master-config.yaml", "master-config.yaml");
+    let before = fs::read_to_string(&p).unwrap();
+    // Without aliases: nothing matches, nothing changes, and the result says so.
+    let by_ip = json!({"remove": ["https://10.0.0.3:2379"], "add": ["https://10.0.0.4:2379"]});
+    let mut only_remove = by_ip.clone();
+    only_remove["add"] = json!([]);
+    let out = run(BIN, &args(&p, only_remove)).ok();
+    assert!(!out.changed());
+    assert_eq!(
+        warnings(&out),
+        ["remove: https://10.0.0.3:2379 matches nothing in etcdClientInfo.urls: not removed (if \
+          the file names this member another way, e.g. by host name, give its URLs in \
+          url_aliases)"]
+    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), before);
+
+    // With them: the host name entry goes, the new member is written by host name.
+    let mut a = by_ip.clone();
+    a["url_aliases"] = aliases();
+    let out = run(BIN, &args(&p, a.clone())).ok();
+    assert!(out.changed());
+    assert!(warnings(&out).is_empty());
+    assert_eq!(fs::read_to_string(&p).unwrap(), golden(&before));
+    let snap = snapshot(&p);
+    let out = run(BIN, &args(&p, a)).ok();
+    assert!(!out.changed());
+    assert_eq!(
+        warnings(&out),
+        [
+            "remove: https://10.0.0.3:2379 / https://master-2.example.com:2379 matches nothing in \
+          etcdClientInfo.urls: not removed"
+        ]
+    );
+    assert_eq!(snapshot(&p), snap);
+
+    // An exact list given by IPs names the same members: the file stays as it is.
+    let exact = json!({
+        "urls": ["https://master-0.example.com:2379", "https://master-1.example.com:2379", "https://10.0.0.4:2379"],
+        "url_aliases": aliases(),
+    });
+    assert!(!run(BIN, &args(&p, exact)).ok().changed());
+    assert_eq!(snapshot(&p), snap);
+}

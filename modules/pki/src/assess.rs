@@ -89,13 +89,21 @@ pub fn reasons(ca: &Ca, existing: &Existing, wanted: &Wanted, now: i64) -> Resul
     if let Some(diff) = san::difference(wanted.sans, &san::of_cert(cert)) {
         out.push(format!("SANs differ: {diff}"));
     }
-    let usage = Usage::of_cert(cert);
-    if usage != wanted.usage {
-        out.push(format!(
-            "usage differs: certificate is {}, wanted {}",
-            usage.name(),
-            wanted.usage.name()
-        ));
+    // Compared by extended key usage, not by name: a server certificate with serverAuth and
+    // clientAuth (openshift-ansible's, or one issued as peer) is kept for usage server.
+    if !wanted.usage.fits(cert) {
+        let usage = Usage::of_cert(cert);
+        out.push(if usage == Usage::Server && wanted.usage == Usage::Server {
+            "usage differs: certificate is server with serverAuth only, wanted server with \
+             serverAuth and clientAuth (etcd's gRPC gateway dials the member with it)"
+                .to_string()
+        } else {
+            format!(
+                "usage differs: certificate is {}, wanted {}",
+                usage.name(),
+                wanted.usage.name()
+            )
+        });
     }
     let cn = common_name(cert);
     if cn.as_deref() != Some(wanted.common_name) {

@@ -25,6 +25,8 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_by_ca: Option<bool>,
     pub usage: String,
+    /// `serverAuth` and/or `clientAuth`, as the certificate carries them.
+    pub extended_key_usage: Vec<String>,
     pub key_type: String,
 }
 
@@ -55,6 +57,7 @@ pub fn summarize(cert: &X509Ref, ca: Option<&X509Ref>, now: i64) -> Result<Summa
         expired: not_after <= now,
         signed_by_ca: ca.map(|ca| signed_by(cert, ca)),
         usage: Usage::of_cert(cert).name().to_string(),
+        extended_key_usage: crate::usage::extended_key_usage(cert),
         key_type,
     })
 }
@@ -93,6 +96,7 @@ pub fn render(s: &Summary) -> String {
     line("issuer", &s.issuer);
     line("subject_alt_names", &s.subject_alt_names.join(", "));
     line("usage", &s.usage);
+    line("extended_key_usage", &s.extended_key_usage.join(", "));
     line("key_type", &s.key_type);
     line("not_before", &s.not_before);
     line("not_after", &s.not_after);

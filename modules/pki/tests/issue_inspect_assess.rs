@@ -53,8 +53,10 @@ fn issued_certificates_carry_the_etcd_extensions() {
     let ca = load_ca(&dir, "ca");
     let sans = sans();
     let now = time::now();
+    // A server certificate carries clientAuth too (etcd's gRPC gateway dials the member with
+    // it), like openshift-ansible's: by its extensions it is what a peer certificate is.
     for (usage, server, client) in [
-        (Usage::Server, true, false),
+        (Usage::Server, true, true),
         (Usage::Peer, true, true),
         (Usage::Client, false, true),
     ] {
@@ -63,7 +65,13 @@ fn issued_certificates_carry_the_etcd_extensions() {
         assert_eq!(cert.version(), 2, "X.509 v3");
         assert!(!ca::is_ca(cert));
         assert!(ca::signed_by(cert, ca.cert()));
-        assert_eq!(Usage::of_cert(cert), usage);
+        assert!(usage.fits(cert));
+        let found = if usage == Usage::Server {
+            Usage::Peer
+        } else {
+            usage
+        };
+        assert_eq!(Usage::of_cert(cert), found);
         let eku = cert.extended_key_usage().unwrap();
         assert_eq!(
             eku.contains(openssl::x509::X509ExtendedKeyUsage::SSL_SERVER),
@@ -132,13 +140,15 @@ fn summary_describes_the_certificate() {
         s.subject_alt_names,
         ["IP:10.0.0.4", "DNS:etcd0.example.com"]
     );
-    assert_eq!(s.usage, "server");
+    assert_eq!(s.usage, "peer");
+    assert_eq!(s.extended_key_usage, ["serverAuth", "clientAuth"]);
     assert_eq!(s.key_type, "rsa2048");
     assert!(!s.expired);
     assert_eq!(s.sha256_fingerprint.len(), 32 * 3 - 1);
     assert_eq!(s.serial.len(), 32);
     let text = inspect::render(&s);
     assert!(text.contains("subject_alt_names: IP:10.0.0.4, DNS:etcd0.example.com\n"));
+    assert!(text.contains("extended_key_usage: serverAuth, clientAuth\n"));
     assert!(!text.contains("PRIVATE"));
 }
 
@@ -184,7 +194,7 @@ fn every_mismatch_is_a_reason() {
         ]
     );
 
-    let mut w = wanted(&sans, Usage::Peer);
+    let mut w = wanted(&sans, Usage::Client);
     w.renew_before_days = 5;
     w.key_type = KeyType::EcP256;
     w.common_name = "etcd1";
@@ -193,7 +203,7 @@ fn every_mismatch_is_a_reason() {
         r,
         [
             format!("not signed by {}", dir.join("other.crt").display()),
-            "usage differs: certificate is server, wanted peer".into(),
+            "usage differs: certificate is peer, wanted client".into(),
             "common name differs: certificate has etcd0.example.com, wanted etcd1".into(),
             "key type differs: certificate has rsa2048, wanted ec-p256".into(),
         ]
