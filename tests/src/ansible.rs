@@ -114,6 +114,16 @@ pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
     finish(c)
 }
 
+/// `ansible -i INVENTORY PATTERN -m MODULE [-a ARGS]`: an ad-hoc task, e.g. `ping`.
+pub fn adhoc(inventory: &Path, pattern: &str, module: &str, args: Option<&str>) -> Run {
+    let mut c = base_command("ansible");
+    c.arg("-i").arg(inventory).arg(pattern).arg("-m").arg(module);
+    if let Some(a) = args {
+        c.arg("-a").arg(a);
+    }
+    finish(c)
+}
+
 /// A command of the venv's Ansible as a user of the installed collection runs it: collections
 /// from `collections` alone, neither the repository's ansible.cfg nor `ANSIBLE_LIBRARY`, and the
 /// working directory outside the repository, so no module can come from playbooks/library.

@@ -42,6 +42,18 @@ pub struct LabOptions {
     pub machines: bool,
 }
 
+impl LabOptions {
+    /// Three member machines over SSH running the RPM's etcd unit (the systemd runtime): what
+    /// the playbook scenario tests start from.
+    pub fn machines() -> LabOptions {
+        LabOptions {
+            machines: true,
+            runtime: Runtime::Systemd,
+            ..Default::default()
+        }
+    }
+}
+
 /// The lab's `etcd_runtime`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Runtime {

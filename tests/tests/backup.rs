@@ -1,12 +1,12 @@
 //! backup.yml on a real lab through real ansible-playbook: a bundle on every etcd host, one
 //! snapshot only, from a healthy member, that verifies and holds the keys; retention; check mode.
+//! On machines over SSH, at the real default paths (/var/backup/etcd).
 
 use lab::ansible;
 use lab::{Lab, LabOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const BACKUP_DIR: &str = "etcd_backup_dir={{ lab_root }}/var/backup/etcd";
 
 fn bundles(lab: &Lab, host: &str) -> Vec<PathBuf> {
     lab.backup_bundles(host).unwrap()
@@ -30,13 +30,13 @@ fn snapshot_status(file: &Path, lab: &Lab) -> Value {
 
 #[test]
 fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
-    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lab.put_keys("/backed-up/", 500).unwrap();
     let inv = lab.inventory_path();
     let fetch = lab.dir().join("fetched");
 
     // Check mode: plans, writes nothing.
-    let run = ansible::playbook(&inv, "playbooks/backup.yml", &["--check", "-e", BACKUP_DIR]);
+    let run = ansible::playbook(&inv, "playbooks/backup.yml", &["--check"]);
     assert!(run.ok(), "{}", run.describe());
     for h in ["etcd1", "etcd2", "etcd3"] {
         assert!(
@@ -55,7 +55,7 @@ fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
     let run = ansible::playbook(
         &inv,
         "playbooks/backup.yml",
-        &["-e", BACKUP_DIR, "-e", &fetch_arg],
+        &["-e", &fetch_arg],
     );
     assert!(run.ok(), "{}", run.describe());
     assert!(run.stdout.contains("snapshot from etcd2"), "{}", run.stdout);
@@ -109,7 +109,7 @@ fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
         let run = ansible::playbook(
             &inv,
             "playbooks/backup.yml",
-            &["-e", BACKUP_DIR, "-e", "etcd_backup_keep=2"],
+            &["-e", "etcd_backup_keep=2"],
         );
         assert!(run.ok(), "{}", run.describe());
     }

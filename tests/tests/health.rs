@@ -161,7 +161,7 @@ fn verdicts_follow_the_cluster_through_member_loss() {
 
 #[test]
 fn health_playbook_shows_the_table_and_can_require_quorum() {
-    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();
 
     let run = ansible::playbook(&inv, "playbooks/health.yml", &[]);

@@ -29,7 +29,7 @@ fn snapshot_of_files(lab: &Lab) -> Vec<(String, String)> {
 
 #[test]
 fn a_killed_member_is_removed_and_every_host_forgets_it() {
-    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();
     let gone = lab.host("etcd3").unwrap().clone();
     lab.kill("etcd3").unwrap();

@@ -30,7 +30,7 @@ fn restore_and_check(runtime: Runtime) {
     let started = Instant::now();
     let lab = Lab::up(LabOptions {
         runtime,
-        ..Default::default()
+        ..LabOptions::machines()
     })
     .expect("lab up");
     lose_quorum(&lab);
@@ -63,6 +63,9 @@ fn restore_and_check(runtime: Runtime) {
         assert!(data.join("member").is_dir());
     }
     assert!(asides(&lab.host("etcd3").unwrap().data_dir()).is_empty());
+    if runtime == Runtime::Systemd {
+        force_new_cluster_came_and_went(&lab, "etcd3");
+    }
     // Nothing about the member set changed, so the masters and flanneld were left alone.
     for h in lab.hosts() {
         assert!(!h.restarts_log().exists(), "{} restarted something", h.name);
@@ -78,6 +81,35 @@ fn restore_and_check(runtime: Runtime) {
     eprintln!("restore ({}) took {:?}", runtime.name(), started.elapsed());
 }
 
+/// Seed 001 39.1.3.2 on a systemd host: the survivor's etcd ran with --force-new-cluster from
+/// the unit's drop-in, and neither the drop-in nor the flag is left (every later restart would
+/// re-form the cluster again).
+fn force_new_cluster_came_and_went(lab: &Lab, survivor: &str) {
+    let m = lab.machine(survivor).unwrap();
+    let journal = m
+        .exec_ok(&["journalctl", "--no-pager", "-o", "cat", "-u", "etcd"])
+        .unwrap();
+    assert!(
+        journal.contains("force new cluster"),
+        "{survivor}'s etcd never ran with --force-new-cluster:\n{journal}"
+    );
+    let dropin = lab
+        .host(survivor)
+        .unwrap()
+        .root
+        .join("etc/systemd/system/etcd.service.d/temp.conf");
+    assert!(!dropin.exists(), "{} left behind", dropin.display());
+    let exec = m
+        .exec_ok(&["systemctl", "show", "--property=ExecStart", "etcd"])
+        .unwrap();
+    assert!(!exec.contains("force-new-cluster"), "{exec}");
+    let pid = lab.pid(survivor).unwrap().expect("the survivor runs");
+    let cmdline = m.exec_ok(&["cat", &format!("/proc/{pid}/cmdline")]).unwrap();
+    assert!(!cmdline.contains("force-new-cluster"), "{cmdline:?}");
+    let conf = std::fs::read_to_string(lab.host(survivor).unwrap().etcd_conf()).unwrap();
+    assert!(!conf.contains("\nETCD_FORCE_NEW_CLUSTER"), "{conf}");
+}
+
 fn asides(data_dir: &Path) -> Vec<String> {
     let name = data_dir.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::read_dir(data_dir.parent().unwrap())
@@ -89,8 +121,8 @@ fn asides(data_dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn process_runtime_restores_from_the_most_advanced_member() {
-    restore_and_check(Runtime::Process);
+fn systemd_runtime_restores_from_the_most_advanced_member() {
+    restore_and_check(Runtime::Systemd);
 }
 
 #[test]
@@ -143,7 +175,7 @@ fn health(lab: &Lab) -> Value {
 
 #[test]
 fn check_mode_shows_the_plan_and_changes_nothing() {
-    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lose_quorum(&lab);
     let before = disk_state(&lab);
     let health_before = health(&lab);
@@ -170,7 +202,7 @@ fn check_mode_shows_the_plan_and_changes_nothing() {
 fn three_of_five_lost_restores_five_from_the_named_survivor() {
     let lab = Lab::up(LabOptions {
         members: 5,
-        ..Default::default()
+        ..LabOptions::machines()
     })
     .expect("lab up");
     lab.put_keys("/five/", KEYS / 2).expect("first half");
@@ -223,7 +255,7 @@ fn three_of_five_lost_restores_five_from_the_named_survivor() {
 #[test]
 fn a_changed_member_set_is_pushed_to_masters_and_flanneld() {
     const EXTRA: &str = "https://etcd3.lab.example:2379";
-    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let e3 = lab.host("etcd3").unwrap();
     lab.stop("etcd3").unwrap();
     let path = e3.etcd_conf();

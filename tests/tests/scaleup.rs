@@ -22,28 +22,28 @@ fn members(lab: &Lab) -> Vec<(String, bool, bool)> {
     m
 }
 
-/// Makes etcd on `host` fail at start, as a broken binary or package would.
-fn break_etcd_on(inventory: &std::path::Path, host: &str, broken: bool) {
-    let text = read(inventory);
-    let fixed: Vec<String> = text
-        .lines()
-        .map(|l| {
-            let l = l.replace(" etcd_binary=/bin/false", "");
-            if broken && l.starts_with(&format!("{host} ")) {
-                format!("{l} etcd_binary=/bin/false")
-            } else {
-                l
-            }
-        })
-        .collect();
-    std::fs::write(inventory, fixed.join("\n") + "\n").unwrap();
+/// Makes etcd on `host` fail at start, as a broken binary or package would: a drop-in that
+/// replaces the unit's command with one that exits at once.
+fn break_etcd_on(lab: &Lab, host: &str, broken: bool) {
+    let script = if broken {
+        "mkdir -p /etc/systemd/system/etcd.service.d && \
+         printf '[Service]\\nExecStart=\\nExecStart=/bin/false\\n' > /etc/systemd/system/etcd.service.d/broken.conf"
+    } else {
+        "rm -f /etc/systemd/system/etcd.service.d/broken.conf"
+    };
+    let m = lab.machine(host).unwrap();
+    m.exec_ok(&["sh", "-c", &format!("{script} && systemctl daemon-reload && systemctl reset-failed etcd || true")])
+        .unwrap();
 }
+
+/// The broken host's start is given up after this long (the default is a minute).
+const START_TIMEOUT: &str = "etcd_start_timeout=15";
 
 #[test]
 fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
     let lab = Lab::up(LabOptions {
         spares: 2,
-        ..Default::default()
+        ..LabOptions::machines()
     })
     .expect("lab up");
     lab.put_keys("/scale/", 100).unwrap();
@@ -64,8 +64,8 @@ fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
     assert_eq!(read(&e5.etcd_conf()), conf5);
 
     // etcd5's etcd cannot start: etcd4 joins, etcd5 is rolled back.
-    break_etcd_on(&inv, "etcd5", true);
-    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
+    break_etcd_on(&lab, "etcd5", true);
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &["-e", START_TIMEOUT]);
     assert!(!run.ok(), "{}", run.describe());
     assert!(
         run.stdout.contains("did not join and was rolled back"),
@@ -85,7 +85,7 @@ fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
     assert!(!lab.is_running("etcd5").unwrap());
 
     // Fixed: a re-run resumes and converges.
-    break_etcd_on(&inv, "etcd5", false);
+    break_etcd_on(&lab, "etcd5", false);
     let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
     assert!(run.ok(), "{}", run.describe());
     let after = members(&lab);
