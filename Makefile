@@ -77,14 +77,16 @@ fuzz: setup
 	$(CARGO) run --profile fuzz --target $(TARGET) -p confedit --example fuzz -- all $(FUZZ_SECONDS)
 	$(CARGO) run --profile fuzz --target $(TARGET) -p etcd-datadir --example fuzz -- all $(FUZZ_SECONDS)
 
-## A 3-member TLS lab on 127.0.0.11-13 (slot 0) with spare hosts; prints its inventory.
-lab: build
-	$(CARGO) run -q --release --target $(TARGET) -p etcd-ops-tests --bin etcd-lab -- up --dir $(LAB_DIR) --slot 0 --members 3 --spares 2
+## A 3-member TLS lab on 127.0.0.11-13 (slot 0) with spare hosts, every host a machine reached over
+## SSH; prints its inventory. LAB_KIND=process gives the old lab of directories (local connection).
+LAB_KIND ?= machines
+lab: build $(if $(filter machines,$(LAB_KIND)),machines)
+	$(CARGO) run -q --release --target $(TARGET) -p etcd-ops-tests --bin etcd-lab -- up --dir $(LAB_DIR) --slot 0 --members 3 --spares 2 $(if $(filter machines,$(LAB_KIND)),--machines)
 
 lab-down:
 	@if [ -f $(LAB_DIR)/lab.json ]; then $(CARGO) run -q --release --target $(TARGET) -p etcd-ops-tests --bin etcd-lab -- down --dir $(LAB_DIR); fi
 
-demo: build
+demo: build machines
 	@bash scripts/demo.sh
 
 bench: build

@@ -82,8 +82,10 @@ impl Machine {
                 .with_context(|| format!("creating {}", p.display()))
                 .with_context(ctx)?;
         }
+        // redirect_dir: a directory of the tree (the package's /var/lib/etcd) can be renamed,
+        // as on a real disk; without it overlayfs answers EXDEV.
         let opts = format!(
-            "lowerdir={},upperdir={},workdir={}",
+            "redirect_dir=on,lowerdir={},upperdir={},workdir={}",
             tree.display(),
             self.dir.join("upper").display(),
             self.dir.join("work").display()
