@@ -245,7 +245,8 @@ fn check_voting_add_without_learners(c: &Cluster, name: &str) -> Result<(), Stri
     let missing: Vec<String> = c
         .members
         .iter()
-        .filter(|m| !m.is_learner && !(m.started && c.healthy.contains(&m.raw_id)))
+        .filter(|m| !m.is_learner)
+        .filter(|m| !m.started || !c.healthy.contains(&m.raw_id))
         .map(|m| {
             let why = if m.started {
                 "unhealthy"
