@@ -250,3 +250,60 @@ fn etcd_member_on_3_3_11_adds_a_voting_member_only_when_all_are_healthy() {
     assert!(run.ok(), "{}", run.describe());
     assert_eq!(v["changed"], json!(false), "{v}");
 }
+
+#[test]
+fn a_3_4_member_in_a_3_3_cluster_is_reported_mixed_and_learners_stay_refused() {
+    let lab = legacy_lab("3.3.11", 1);
+    let new = lab.host("etcd4").unwrap().clone();
+    let want = json!({"name": "etcd4", "peer_urls": [new.peer_url()]});
+    let (v, run) = module(&lab, "etcd_member", &args(&lab, want.clone()), &[]);
+    assert!(run.ok(), "{}", run.describe());
+    write_env(&lab, "etcd4", &v["env"]);
+    // The host upgraded first runs the system's 3.4, as in a rolling upgrade.
+    let system = EtcdBuild::default();
+    lab::process::start_with(&new, &system.etcd).unwrap();
+    lab.wait_healthy(&["etcd4"], Duration::from_secs(60))
+        .unwrap();
+
+    let mut endpoints = lab.endpoints();
+    endpoints.push(new.client_url());
+    let (v, run) = module(
+        &lab,
+        "etcd_health",
+        &args(&lab, json!({"timeout": 3, "endpoints": endpoints})),
+        &[],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["mixed_versions"], json!(true), "{v}");
+    assert_eq!(
+        v["versions"],
+        json!({"3.3.11": ["etcd1", "etcd2", "etcd3"], "3.4.23": ["etcd4"]}),
+        "{v}"
+    );
+    assert_eq!(v["learners_supported"], json!(false), "{v}");
+    assert_eq!(v["quorum"], json!(true), "{v}");
+    // Ansible prints a module's warnings rather than passing them on in the result.
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        printed.contains("mixed etcd versions: 3.3.11 on etcd1, etcd2, etcd3; 3.4.23 on etcd4"),
+        "{}",
+        run.describe()
+    );
+
+    // A learner needs 3.4 everywhere: refused while the cluster is mixed.
+    let mut learner = args(
+        &lab,
+        json!({"name": "etcd9", "peer_urls": ["https://127.0.0.1:2390"]}),
+    );
+    learner["learner"] = json!(true);
+    let (v, run) = module(&lab, "etcd_member", &learner, &[]);
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("the members report 3.3.11, 3.4.23"),
+        "{v}"
+    );
+    assert_eq!(lab.member_list().unwrap().len(), 4);
+}
