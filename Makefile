@@ -25,7 +25,7 @@ LAB_DIR ?= lab
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64 machines
+.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64 machines legacy-etcd
 
 setup:
 	@bash scripts/setup.sh
@@ -59,8 +59,17 @@ check-aarch64:
 machines:
 	@bash scripts/machine-tree.sh >/dev/null
 
+## The etcd versions OpenShift 3.x ran, built offline from their source tarballs in ETCD_SRC into
+## build/etcd-<version>/{etcd,etcdctl} (cached by tarball hash); golang-go is installed only here.
+## A missing tarball skips that version with a message naming it.
+LEGACY_ETCD_VERSIONS ?= 3.3.11 3.2.32
+ETCD_SRC ?= $(CURDIR)/../shared/etcd-src
+export ETCD_SRC
+legacy-etcd:
+	@bash scripts/build-legacy-etcd.sh $(LEGACY_ETCD_VERSIONS)
+
 ## Unit tests, then end-to-end tests against real etcd labs with real ansible-playbook.
-test: build lint machines
+test: build lint machines legacy-etcd
 	$(CARGO) test --workspace --target $(TARGET) --no-fail-fast
 
 lint: setup

@@ -5,6 +5,7 @@ use crate::error::{Context, Error, Result};
 use crate::inventory::{self, InventorySpec};
 use crate::kubelet::{self, Kubelet};
 use crate::layout::{self, Host, Shared};
+use crate::legacy::EtcdBuild;
 use crate::machine::{self, Machine};
 use crate::machine_etcd;
 use crate::pki::{Ca, Usage};
@@ -40,6 +41,9 @@ pub struct LabOptions {
     /// Make every host a machine (a booted systemd host reached over SSH, at the real paths)
     /// instead of a directory of this machine. Default false.
     pub machines: bool,
+    /// The etcd the members run. Default: the system's; [`EtcdBuild::legacy`] for 3.3/3.2
+    /// (process runtime only).
+    pub etcd: EtcdBuild,
 }
 
 impl LabOptions {
@@ -96,6 +100,7 @@ impl Default for LabOptions {
             slot: None,
             runtime: Runtime::Process,
             machines: false,
+            etcd: EtcdBuild::default(),
         }
     }
 }
@@ -119,6 +124,7 @@ pub struct Lab {
     /// One per host when the hosts are machines, in the order of `hosts`.
     machines: Vec<Machine>,
     runtime: Runtime,
+    etcd: EtcdBuild,
 }
 
 impl Lab {
@@ -145,6 +151,11 @@ impl Lab {
             }
             _ => {}
         }
+        if opts.etcd.version.is_some() && (opts.machines || opts.runtime != Runtime::Process) {
+            return Err(Error::msg(
+                "a legacy etcd build runs in process labs only (machines run the RPM's etcd)",
+            ));
+        }
         // Before the slot and the directory: a machine lab that cannot run says so first.
         let tree = if opts.machines {
             Some(machine::tree()?)
@@ -168,6 +179,7 @@ impl Lab {
                 .collect(),
             machines: opts.machines,
             runtime: opts.runtime.name().to_string(),
+            etcd_version: opts.etcd.version.clone(),
         };
         state.save(&dir)?;
         // From here on a failure must not leave etcds or machines behind: the Lab exists, so
@@ -246,6 +258,10 @@ impl Lab {
             Vec::new()
         };
         let runtime = Runtime::from_name(&state.runtime)?;
+        let etcd = match &state.etcd_version {
+            Some(v) => EtcdBuild::legacy(v)?,
+            None => EtcdBuild::default(),
+        };
         let client = dir.join("client");
         Ok(Lab {
             tls: TlsFiles {
@@ -264,6 +280,7 @@ impl Lab {
             kubelets: Vec::new(),
             machines,
             runtime,
+            etcd,
         })
     }
 
@@ -392,6 +409,11 @@ impl Lab {
             .with_context(|| format!("no host {name:?} in the lab at {}", self.dir.display()))
     }
 
+    /// The etcd build the members run.
+    pub fn etcd_build(&self) -> &EtcdBuild {
+        &self.etcd
+    }
+
     /// Client URLs of the member hosts.
     pub fn endpoints(&self) -> Vec<String> {
         self.member_hosts().map(Host::client_url).collect()
@@ -412,7 +434,7 @@ impl Lab {
     pub fn start(&self, name: &str) -> Result<u32> {
         match self.machine(name) {
             Ok(m) => machine_etcd::start(m, self.runtime),
-            Err(_) => process::start(self.host(name)?),
+            Err(_) => process::start_with(self.host(name)?, &self.etcd.etcd),
         }
     }
 
@@ -546,8 +568,8 @@ impl Lab {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let bin = etcdctl_bin();
-        Command::new(&bin)
+        let bin = &self.etcd.etcdctl;
+        Command::new(bin)
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", self.endpoints().join(",")))
             .arg(format!("--cacert={}", self.tls.ca.display()))

@@ -39,6 +39,11 @@ pub fn etcd_bin() -> PathBuf {
 /// process group so that a Ctrl-C to the CLI that started it does not reach it, and records the
 /// pid. Returns the pid.
 pub fn start(host: &Host) -> Result<u32> {
+    start_with(host, &etcd_bin())
+}
+
+/// [`start`] with the etcd binary `bin` (a lab on a legacy build).
+pub fn start_with(host: &Host, bin: &Path) -> Result<u32> {
     let ctx = || format!("starting etcd on {}", host.name);
     if let Some(pid) = running_pid(host) {
         return Err(Error::msg(format!(
@@ -57,7 +62,7 @@ pub fn start(host: &Host) -> Result<u32> {
     writeln!(
         log,
         "=== etcd-lab: starting {} for {} (unix time {}) ===",
-        etcd_bin().display(),
+        bin.display(),
         host.name,
         unix_now()
     )
@@ -65,7 +70,7 @@ pub fn start(host: &Host) -> Result<u32> {
     let stderr = log.try_clone().context("duplicating the log handle")?;
     let path = std::env::var_os("PATH")
         .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    let mut child = Command::new(etcd_bin())
+    let mut child = Command::new(bin)
         .env_clear()
         .env("PATH", path)
         .envs(vars)
@@ -75,7 +80,7 @@ pub fn start(host: &Host) -> Result<u32> {
         .stderr(stderr)
         .process_group(0)
         .spawn()
-        .with_context(|| format!("spawning {}", etcd_bin().display()))
+        .with_context(|| format!("spawning {}", bin.display()))
         .with_context(ctx)?;
     let pid = child.id();
     write_pid_file(&host.pid_file(), pid).with_context(ctx)?;

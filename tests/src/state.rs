@@ -21,6 +21,8 @@ pub struct LabState {
     pub machines: bool,
     /// The inventory's `etcd_runtime`.
     pub runtime: String,
+    /// The legacy etcd build the members run (`build/etcd-<version>`); None: the system's.
+    pub etcd_version: Option<String>,
 }
 
 impl LabState {
@@ -33,6 +35,7 @@ impl LabState {
             "spares": self.spares,
             "machines": self.machines,
             "runtime": self.runtime,
+            "etcd_version": self.etcd_version,
         });
         let path = dir.join(FILE);
         let text = serde_json::to_string_pretty(&v).context("serialising lab state")?;
@@ -73,6 +76,7 @@ impl LabState {
             // Labs written before machines existed were process labs.
             machines: v["machines"].as_bool().unwrap_or(false),
             runtime: v["runtime"].as_str().unwrap_or("process").to_string(),
+            etcd_version: v["etcd_version"].as_str().map(str::to_string),
         })
     }
 }
@@ -91,6 +95,7 @@ mod tests {
             spares: vec!["etcd3".into()],
             machines: true,
             runtime: "systemd".into(),
+            etcd_version: Some("3.3.11".into()),
         };
         s.save(&dir).unwrap();
         assert_eq!(LabState::load(&dir).unwrap(), s);

@@ -8,7 +8,7 @@ use crate::probe::{probe, EndpointReport, Probe};
 use crate::quorum::quorum_size;
 use etcd_client::{AlarmAction, AlarmType, Client};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alarm {
@@ -27,6 +27,14 @@ pub struct ClusterView {
     pub endpoints: Vec<EndpointReport>,
     /// None when no healthy member could be asked (alarms are read through raft).
     pub alarms: Option<Vec<Alarm>>,
+    /// Each etcd version the reachable members report, with the members (names, or ids of
+    /// unnamed ones) that run it.
+    pub versions: BTreeMap<String, Vec<String>>,
+    /// The reachable members run different versions: an upgrade or a rollback is half done,
+    /// and the cluster runs at the oldest one's level.
+    pub mixed_versions: bool,
+    /// Every reachable member runs etcd >= 3.4, so learners (add, promote) exist.
+    pub learners_supported: bool,
     /// A client on a healthy member, for modules that go on to change the cluster.
     #[serde(skip)]
     pub healthy_client: Option<Client>,
@@ -132,7 +140,33 @@ fn verdict(
         .filter(|e| e.healthy)
         .find_map(|e| e.leader)
         .map(id_hex);
+    let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for e in &endpoints {
+        // An endpoint listed twice (given and discovered) is one member.
+        let (Some(v), Some(id)) = (&e.version, e.id) else {
+            continue;
+        };
+        if !seen.insert(id) {
+            continue;
+        }
+        let who = members
+            .iter()
+            .find(|m| m.raw_id == id)
+            .map(|m| m.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| id_hex(id));
+        versions.entry(v.clone()).or_default().push(who);
+    }
+    for names in versions.values_mut() {
+        names.sort();
+    }
+    let learners_supported =
+        !versions.is_empty() && versions.keys().all(|v| crate::version::has_learners(v));
     ClusterView {
+        mixed_versions: versions.len() > 1,
+        learners_supported,
+        versions,
         quorum: !voting.is_empty() && healthy_voting.len() >= q,
         voting_members: voting.len(),
         healthy_voting_members: healthy_voting.len(),

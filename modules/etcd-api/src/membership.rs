@@ -5,6 +5,7 @@
 use crate::cluster::ClusterView;
 use crate::member::{id_hex, MemberInfo};
 use crate::quorum::quorum_size;
+use crate::version::has_learners;
 use std::collections::BTreeSet;
 
 /// The facts a plan depends on.
@@ -51,7 +52,17 @@ impl Cluster {
     }
     /// Learners exist from etcd 3.4 on; an older member would not understand one.
     pub fn supports_learners(&self) -> bool {
-        !self.versions.is_empty() && self.versions.iter().all(|v| at_least_3_4(v))
+        !self.versions.is_empty() && self.versions.iter().all(|v| has_learners(v))
+    }
+
+    /// The distinct versions the reachable members report, for messages.
+    pub fn version_list(&self) -> String {
+        let v: BTreeSet<&str> = self.versions.iter().map(String::as_str).collect();
+        if v.is_empty() {
+            "no version (no member answered)".into()
+        } else {
+            v.into_iter().collect::<Vec<_>>().join(", ")
+        }
     }
 
     /// Refuses any change while quorum is lost: etcd would not commit it, and waiting for it
@@ -68,12 +79,6 @@ impl Cluster {
             quorum_size(self.voting())
         ))
     }
-}
-
-fn at_least_3_4(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (major, minor) >= (3, 4)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +185,16 @@ pub fn plan_present(
 
     c.require_quorum()?;
     let learner = learner.unwrap_or_else(|| c.supports_learners());
+    // Not even with force: an etcd < 3.4 ignores the learner flag it does not know and adds a
+    // voting member, the very thing a learner add is meant to avoid.
+    if learner && !c.supports_learners() {
+        return Err(format!(
+            "refusing to add {name} as a learner: learners need etcd >= 3.4 on every member, \
+             and the members report {}; an older etcd would silently add a voting member \
+             (learner: false adds a voting member deliberately)",
+            c.version_list()
+        ));
+    }
     if !force {
         check_add(c, &name, learner)?;
     }
@@ -203,6 +218,9 @@ fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
             label(l)
         ));
     }
+    if !learner && !c.supports_learners() {
+        return check_voting_add_without_learners(c, name);
+    }
     if !learner {
         let after = c.voting() + 1;
         let healthy = c.healthy_voting();
@@ -217,6 +235,52 @@ fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Without learners the new member votes from the moment it is added, before its etcd has
+/// started or caught up: the quorum grows at once while the healthy count does not. That is
+/// only safe when every existing voting member is started and healthy; a dead one is removed
+/// first, so its vote stops counting.
+fn check_voting_add_without_learners(c: &Cluster, name: &str) -> Result<(), String> {
+    let missing: Vec<String> = c
+        .members
+        .iter()
+        .filter(|m| !m.is_learner)
+        .filter(|m| !m.started || !c.healthy.contains(&m.raw_id))
+        .map(|m| {
+            let why = if m.started {
+                "unhealthy"
+            } else {
+                "never started"
+            };
+            format!("{} {why}", label(m))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let voting = c.voting();
+    let after = voting + 1;
+    let healthy = c.healthy_voting();
+    let needed = quorum_size(after);
+    let consequence = if healthy < needed {
+        format!("so the cluster has no quorum until {name} has started and caught up, and none at all if it fails to start")
+    } else {
+        format!(
+            "so it tolerates {} more failure(s), {name} failing to start included, where {after} \
+             healthy members would tolerate {}",
+            healthy - needed,
+            after - needed
+        )
+    };
+    Err(format!(
+        "refusing to add {name} as a voting member: etcd {} has no learners, so {name} votes \
+         from the moment it is added; the cluster would have {after} voting members needing \
+         {needed} for quorum with {healthy} of them healthy ({}), {consequence}; remove dead \
+         members first (state: absent) or start them, then add (force: true overrides)",
+        c.version_list(),
+        missing.join(", ")
+    ))
 }
 
 pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, String> {
@@ -302,6 +366,14 @@ pub fn describe(plan: &Plan, c: &Cluster, want: &Selector) -> String {
             want.describe(),
             c.voting(),
             quorum_size(c.voting())
+        ),
+        Plan::Add { learner: false } if !c.supports_learners() => format!(
+            "add voting member {}; quorum after the add: {} of {}; etcd {} has no learners, so \
+             the learner and promote steps are skipped",
+            want.describe(),
+            quorum_size(c.voting() + 1),
+            c.voting() + 1,
+            c.version_list()
         ),
         Plan::Add { learner: false } => format!(
             "add voting member {}; quorum after start: {} of {}",
@@ -457,6 +529,79 @@ mod tests {
         assert_eq!(
             plan_present(&three(&[1, 2, 3]), &want("e4"), Some(false), false),
             Ok(Plan::Add { learner: false })
+        );
+    }
+
+    fn old(healthy: &[u64]) -> Cluster {
+        let mut c = three(healthy);
+        c.versions = vec!["3.3.11".into(); 3];
+        c
+    }
+
+    #[test]
+    fn before_3_4_a_voting_add_needs_every_member_healthy() {
+        assert_eq!(
+            plan_present(&old(&[1, 2, 3]), &want("e4"), None, false),
+            Ok(Plan::Add { learner: false })
+        );
+        let err = plan_present(&old(&[1, 2]), &want("e4"), None, false).unwrap_err();
+        assert!(err.contains("etcd 3.3.11 has no learners"), "{err}");
+        assert!(
+            err.contains(
+                "4 voting members needing 3 for quorum with 2 of them healthy (e3 (3) unhealthy)"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("no quorum until e4 has started"), "{err}");
+        assert!(err.contains("remove dead members first"), "{err}");
+        // Five members, one dead: the arithmetic alone would allow it, but with no margin.
+        let mut five = cluster(
+            (1..=5)
+                .map(|i| member(i, &format!("e{i}"), false, true))
+                .collect(),
+            &[1, 2, 3, 4],
+        );
+        five.versions = vec!["3.3.11".into()];
+        let err = plan_present(&five, &want("e6"), None, false).unwrap_err();
+        assert!(
+            err.contains("6 voting members needing 4 for quorum with 4 of them healthy"),
+            "{err}"
+        );
+        assert!(err.contains("tolerates 0 more failure(s)"), "{err}");
+        assert_eq!(
+            plan_present(&five, &want("e6"), None, true),
+            Ok(Plan::Add { learner: false })
+        );
+        // An added-but-unstarted member is named as such.
+        let mut pending = old(&[1, 2, 3]);
+        pending.members.push(member(4, "e4", false, false));
+        let err = plan_present(&pending, &want("e5"), None, false).unwrap_err();
+        assert!(err.contains("was added but never started"), "{err}");
+    }
+
+    #[test]
+    fn a_learner_is_refused_where_any_member_is_older_than_3_4() {
+        for versions in [vec!["3.3.11"], vec!["3.2.32"], vec!["3.3.11", "3.4.23"]] {
+            let mut c = three(&[1, 2, 3]);
+            c.versions = versions.iter().map(|v| v.to_string()).collect();
+            let err = plan_present(&c, &want("e4"), Some(true), true).unwrap_err();
+            assert!(
+                err.contains("learners need etcd >= 3.4 on every member"),
+                "{err}"
+            );
+            assert!(err.contains(versions[0]), "{err}");
+        }
+        let mixed = Cluster {
+            versions: vec!["3.4.23".into(), "3.3.11".into()],
+            ..three(&[1, 2, 3])
+        };
+        assert_eq!(mixed.version_list(), "3.3.11, 3.4.23");
+        let plan = plan_present(&mixed, &want("e4"), None, false).unwrap();
+        assert_eq!(plan, Plan::Add { learner: false });
+        let what = describe(&plan, &mixed, &want("e4"));
+        assert!(
+            what.contains("the learner and promote steps are skipped"),
+            "{what}"
         );
     }
 

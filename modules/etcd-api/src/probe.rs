@@ -92,8 +92,12 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
             report.is_leader = id.map(|i| i == s.leader());
             report.raft_term = Some(s.raft_term());
             report.raft_index = Some(s.raft_index());
-            report.raft_applied_index = Some(s.raft_applied_index());
-            report.is_learner = Some(s.is_learner());
+            // etcd < 3.4 has no such fields: proto3 would read them as 0 and false, which
+            // would look like a member that applied nothing, so they are absent instead.
+            if crate::version::at_least(s.version(), 3, 4) {
+                report.raft_applied_index = Some(s.raft_applied_index());
+                report.is_learner = Some(s.is_learner());
+            }
             if !s.errors().is_empty() && report.error.is_none() {
                 report.error = Some(s.errors().join("; "));
             }

@@ -34,6 +34,9 @@ fn main() {
             .msg(msg)
             .merge(&view)
             .set("table", table::table(&view));
+        if view.mixed_versions {
+            resp.warn(mixed_versions(&view));
+        }
         if let Some(alarms) = view.alarms.as_ref().filter(|a| !a.is_empty()) {
             let names: Vec<String> = alarms
                 .iter()
@@ -43,6 +46,21 @@ fn main() {
         }
         Ok(resp)
     })
+}
+
+/// Which members run what, and what that means for membership changes.
+fn mixed_versions(v: &ClusterView) -> String {
+    let each: Vec<String> = v
+        .versions
+        .iter()
+        .map(|(version, names)| format!("{version} on {}", names.join(", ")))
+        .collect();
+    format!(
+        "mixed etcd versions: {}; the cluster runs at the oldest one's level until every member \
+         is upgraded, so changes that need a newer version (learners need 3.4 everywhere) are \
+         refused",
+        each.join("; ")
+    )
 }
 
 /// One line an operator can act on.

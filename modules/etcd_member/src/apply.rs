@@ -28,7 +28,8 @@ pub async fn apply(
             .await
             .map_err(|e| {
                 let hint = if e.contains("unhealthy cluster") {
-                    "; etcd adds members only after its leader has been connected to every                      voting member for 5s: is one down or just restarted?"
+                    "; etcd adds members only after its leader has been connected to every \
+                     voting member for 5s: is one down or just restarted?"
                 } else {
                     ""
                 };

@@ -68,7 +68,16 @@ fn main() {
                 Ok(plan) => break (view, cluster, plan),
             }
         };
-        let what = membership::describe(&plan, &cluster, &want);
+        let mut what = membership::describe(&plan, &cluster, &want);
+        if let (Some("promoted"), Plan::Unchanged(_)) = (m.params.str("state"), &plan) {
+            if !cluster.supports_learners() {
+                what = format!(
+                    "{what}: etcd {} has no learners, every member votes from its add, so there \
+                     is nothing to promote",
+                    cluster.version_list()
+                );
+            }
+        }
 
         let present = m.params.str("state") == Some("present");
         if matches!(plan, Plan::Unchanged(_) | Plan::Absent) || m.check_mode() {
@@ -83,7 +92,9 @@ fn main() {
                 .changed(changed)
                 .msg(msg)
                 .set("member", member)
-                .set("members", &cluster.members);
+                .set("members", &cluster.members)
+                .set("learners_supported", cluster.supports_learners())
+                .set("versions", &cluster.versions);
             if present {
                 resp.insert("env", env::for_plan(&cluster.members, &plan, &want));
             }
@@ -99,7 +110,9 @@ fn main() {
             .changed(true)
             .msg(format!("{what}: done"))
             .set("member", &done.member)
-            .set("members", &done.members);
+            .set("members", &done.members)
+            .set("learners_supported", cluster.supports_learners())
+            .set("versions", &cluster.versions);
         if present {
             resp.insert("env", env::after(&done.members, &done.member, &want));
         }
