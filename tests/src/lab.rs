@@ -40,6 +40,9 @@ pub struct LabOptions {
     /// Make every host a machine (a booted systemd host reached over SSH, at the real paths)
     /// instead of a directory of this machine. Default false.
     pub machines: bool,
+    /// Serve the v2 API too (`ETCD_ENABLE_V2=true`), as etcd 3.2/3.3 did by default: clusters
+    /// upgraded from OpenShift 3.x keep flannel's config in the v2 store. Default false.
+    pub enable_v2: bool,
 }
 
 impl LabOptions {
@@ -96,6 +99,7 @@ impl Default for LabOptions {
             slot: None,
             runtime: Runtime::Process,
             machines: false,
+            enable_v2: false,
         }
     }
 }
@@ -182,6 +186,11 @@ impl Lab {
         let (members, spares) = hosts.split_at(opts.members);
         generate(&dir, members, spares, opts.runtime, &lab.machines)
             .with_context(|| format!("generating lab in {}", dir.display()))?;
+        if opts.enable_v2 {
+            for h in &hosts {
+                layout::enable_v2(h)?;
+            }
+        }
         if opts.machines {
             lab.boot_machines(members)?;
         }

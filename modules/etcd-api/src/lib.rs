@@ -13,6 +13,7 @@ pub mod quorum;
 pub mod snapshot;
 mod tls;
 mod transport;
+pub mod v2;
 
 pub use cluster::{Alarm, ClusterView};
 pub use conn::{block_on, connection_options, ConnOpts};
