@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn encodes_keys_and_values_for_a_form_and_a_path() {
         assert_eq!(encode("/a b/c&d", true), "/a%20b/c%26d");
-        assert_eq!(encode("{\"Network\":\"10.1.0.0/16\"}", false), "%7B%22Network%22%3A%2210.1.0.0%2F16%22%7D");
+        assert_eq!(
+            encode("{\"Network\":\"10.1.0.0/16\"}", false),
+            "%7B%22Network%22%3A%2210.1.0.0%2F16%22%7D"
+        );
     }
 
     #[test]

@@ -57,6 +57,9 @@ struct V2Summary {
     v2_data: bool,
     /// The most user nodes any member reported.
     v2_nodes: usize,
+    /// The top-level v2 keys and directories of that member (`/openshift.com`, ...): what a
+    /// restore without the v2 store would lose.
+    v2_top: Vec<String>,
 }
 
 /// Asks every endpoint that answered the health probe, concurrently (blocking HTTP, one thread
@@ -68,11 +71,7 @@ fn v2_store(conn: &ConnOpts, view: &mut ClusterView) -> V2Summary {
             .iter()
             .map(|e| {
                 let (endpoint, alive) = (e.endpoint.clone(), e.version.is_some() || e.healthy);
-                s.spawn(move || {
-                    alive
-                        .then(|| v2::read_tree(conn, &endpoint).ok())
-                        .flatten()
-                })
+                s.spawn(move || alive.then(|| v2::read_tree(conn, &endpoint).ok()).flatten())
             })
             .collect();
         handles
@@ -84,6 +83,7 @@ fn v2_store(conn: &ConnOpts, view: &mut ClusterView) -> V2Summary {
         v2_api: false,
         v2_data: false,
         v2_nodes: 0,
+        v2_top: Vec::new(),
     };
     for (e, a) in view.endpoints.iter_mut().zip(answers) {
         match a {
@@ -93,6 +93,13 @@ fn v2_store(conn: &ConnOpts, view: &mut ClusterView) -> V2Summary {
                 e.v2_nodes = Some(nodes.len());
                 sum.v2_api = true;
                 sum.v2_data |= !nodes.is_empty();
+                if nodes.len() > sum.v2_nodes || sum.v2_top.is_empty() {
+                    sum.v2_top = nodes
+                        .iter()
+                        .filter(|n| n.key.matches('/').count() == 1)
+                        .map(|n| n.key.clone())
+                        .collect();
+                }
                 sum.v2_nodes = sum.v2_nodes.max(nodes.len());
             }
             Some(v2::Served::Off) => e.v2_api = Some(false),

@@ -4,7 +4,8 @@ use etcd_api::ClusterView;
 
 pub fn table(v: &ClusterView) -> Vec<String> {
     let mut rows = vec![[
-        "ENDPOINT", "MEMBER", "HEALTH", "ROLE", "TERM", "APPLIED", "VERSION", "DB SIZE", "V2", "ERROR",
+        "ENDPOINT", "MEMBER", "HEALTH", "ROLE", "TERM", "APPLIED", "VERSION", "DB SIZE", "V2",
+        "ERROR",
     ]
     .map(String::from)];
     for e in &v.endpoints {

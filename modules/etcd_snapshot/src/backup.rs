@@ -4,8 +4,8 @@
 
 use crate::fsutil;
 use crate::manifest::{self, Manifest, SnapshotEntry, V2Entry};
-use crate::v2store;
 use crate::save::{self, SaveReport, Saved};
+use crate::v2store;
 use ansible_module::{Failure, Response};
 use etcd_api::ConnOpts;
 use serde::Serialize;
@@ -182,8 +182,7 @@ fn build(
     for rel in manifest::walk_relative(partial) {
         files.push(manifest::describe(partial, &rel)?);
     }
-    let field =
-        |f: fn(&SaveReport) -> &String| report.as_ref().map(f).cloned().unwrap_or_default();
+    let field = |f: fn(&SaveReport) -> &String| report.as_ref().map(f).cloned().unwrap_or_default();
     let m = Manifest {
         format: manifest::FORMAT.into(),
         created: confedit::atomic::utc_stamp(now),

@@ -176,7 +176,10 @@ pub fn restore(conn: &ConnOpts, path: &Path, check_mode: bool) -> Result<Respons
     }
     for n in &missing {
         v2::put(conn, endpoint, n).map_err(|e| {
-            Failure::new(format!("restoring the v2 store from {}: {e}", path.display()))
+            Failure::new(format!(
+                "restoring the v2 store from {}: {e}",
+                path.display()
+            ))
         })?;
     }
     Ok(Response::new()

@@ -25,7 +25,9 @@ pub fn verify(path: &Path) -> Result<Response, Failure> {
     // The snapshot of a bundle (or of backup.yml's copy on the controller, which brings the
     // manifest along) answers for the bundle's v2 part too: restore-snapshot.yml restores it.
     let beside = v2store::manifest_beside(path);
-    let v2 = beside.as_ref().and_then(|(d, m)| m.v2.as_ref().map(|e| (d, e)));
+    let v2 = beside
+        .as_ref()
+        .and_then(|(d, m)| m.v2.as_ref().map(|e| (d, e)));
     if let Some((dir, e)) = v2 {
         if let Some(problem) = v2store::check(dir, e) {
             return Err(Failure::new(format!(
