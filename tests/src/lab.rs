@@ -44,6 +44,9 @@ pub struct LabOptions {
     /// The etcd the members run. Default: the system's; [`EtcdBuild::legacy`] for 3.3/3.2
     /// (process runtime only).
     pub etcd: EtcdBuild,
+    /// Serve the v2 API too (`ETCD_ENABLE_V2=true`), as etcd 3.2/3.3 did by default: clusters
+    /// upgraded from OpenShift 3.x keep flannel's config in the v2 store. Default false.
+    pub enable_v2: bool,
 }
 
 impl LabOptions {
@@ -101,6 +104,7 @@ impl Default for LabOptions {
             runtime: Runtime::Process,
             machines: false,
             etcd: EtcdBuild::default(),
+            enable_v2: false,
         }
     }
 }
@@ -194,6 +198,11 @@ impl Lab {
         let (members, spares) = hosts.split_at(opts.members);
         generate(&dir, members, spares, opts.runtime, &lab.machines)
             .with_context(|| format!("generating lab in {}", dir.display()))?;
+        if opts.enable_v2 {
+            for h in &hosts {
+                layout::enable_v2(h)?;
+            }
+        }
         if opts.machines {
             lab.boot_machines(members)?;
         }

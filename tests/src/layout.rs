@@ -261,3 +261,18 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .with_context(|| format!("chmod {mode:o} {}", path.display()))
 }
+
+/// Uncomments the RPM's `#ETCD_ENABLE_V2="true"` line of a host's etcd.conf.
+pub fn enable_v2(host: &Host) -> Result<()> {
+    let path = host.etcd_conf();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let on = text.replace("#ETCD_ENABLE_V2=\"true\"", "ETCD_ENABLE_V2=\"true\"");
+    if on == text {
+        return Err(crate::error::Error::msg(format!(
+            "{}: no ETCD_ENABLE_V2 line",
+            path.display()
+        )));
+    }
+    write_public(&path, on.as_bytes())
+}

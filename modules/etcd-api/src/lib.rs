@@ -13,6 +13,7 @@ pub mod quorum;
 pub mod snapshot;
 mod tls;
 mod transport;
+pub mod v2;
 pub mod version;
 
 pub use cluster::{Alarm, ClusterView};

@@ -24,6 +24,15 @@ pub struct EndpointReport {
     pub is_learner: Option<bool>,
     /// The store revision the health read saw (None when it failed).
     pub revision: Option<i64>,
+    /// Whether the member serves the v2 API (etcd_health only; None: not asked or no answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v2_api: Option<bool>,
+    /// Whether its v2 store holds user nodes (keys or directories, not etcd's internal ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v2_data: Option<bool>,
+    /// How many user nodes its v2 store holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v2_nodes: Option<usize>,
     #[serde(skip)]
     pub id: Option<u64>,
     #[serde(skip)]

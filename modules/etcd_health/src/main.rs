@@ -3,7 +3,7 @@
 //! play asks for that with `fail_on_quorum_loss`.
 
 use ansible_module::{run, Failure, ModuleSpec, Opt, Response};
-use etcd_api::{block_on, connection_options, ClusterView, ConnOpts};
+use etcd_api::{block_on, connection_options, v2, ClusterView, ConnOpts};
 
 mod table;
 
@@ -23,7 +23,8 @@ fn spec() -> ModuleSpec {
 fn main() {
     run(spec(), |m| {
         let conn = ConnOpts::from_params(&m.params)?;
-        let view = block_on(ClusterView::gather(&conn))?;
+        let mut view = block_on(ClusterView::gather(&conn))?;
+        let v2 = v2_store(&conn, &mut view);
         let msg = summary(&view);
         if !view.quorum && m.params.bool("fail_on_quorum_loss") {
             return Err(Failure::new(msg)
@@ -33,7 +34,8 @@ fn main() {
         let mut resp = Response::new()
             .msg(msg)
             .merge(&view)
-            .set("table", table::table(&view));
+            .set("table", table::table(&view))
+            .merge(&v2);
         if view.mixed_versions {
             resp.warn(mixed_versions(&view));
         }
@@ -61,6 +63,68 @@ fn mixed_versions(v: &ClusterView) -> String {
          refused",
         each.join("; ")
     )
+}
+
+/// The v2 store across the cluster: seed 001 asks for every data store to be backed up, and
+/// a v3 snapshot has none of it.
+#[derive(serde::Serialize)]
+struct V2Summary {
+    /// Some member serves the v2 API.
+    v2_api: bool,
+    /// Some member's v2 store holds user keys or directories.
+    v2_data: bool,
+    /// The most user nodes any member reported.
+    v2_nodes: usize,
+    /// The top-level v2 keys and directories of that member (`/openshift.com`, ...): what a
+    /// restore without the v2 store would lose.
+    v2_top: Vec<String>,
+}
+
+/// Asks every endpoint that answered the health probe, concurrently (blocking HTTP, one thread
+/// each), and records the answers in its report.
+fn v2_store(conn: &ConnOpts, view: &mut ClusterView) -> V2Summary {
+    let answers: Vec<Option<v2::Served>> = std::thread::scope(|s| {
+        let handles: Vec<_> = view
+            .endpoints
+            .iter()
+            .map(|e| {
+                let (endpoint, alive) = (e.endpoint.clone(), e.version.is_some() || e.healthy);
+                s.spawn(move || alive.then(|| v2::read_tree(conn, &endpoint).ok()).flatten())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut sum = V2Summary {
+        v2_api: false,
+        v2_data: false,
+        v2_nodes: 0,
+        v2_top: Vec::new(),
+    };
+    for (e, a) in view.endpoints.iter_mut().zip(answers) {
+        match a {
+            Some(v2::Served::Yes(nodes)) => {
+                e.v2_api = Some(true);
+                e.v2_data = Some(!nodes.is_empty());
+                e.v2_nodes = Some(nodes.len());
+                sum.v2_api = true;
+                sum.v2_data |= !nodes.is_empty();
+                if nodes.len() > sum.v2_nodes || sum.v2_top.is_empty() {
+                    sum.v2_top = nodes
+                        .iter()
+                        .filter(|n| n.key.matches('/').count() == 1)
+                        .map(|n| n.key.clone())
+                        .collect();
+                }
+                sum.v2_nodes = sum.v2_nodes.max(nodes.len());
+            }
+            Some(v2::Served::Off) => e.v2_api = Some(false),
+            None => {}
+        }
+    }
+    sum
 }
 
 /// One line an operator can act on.

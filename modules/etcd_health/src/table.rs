@@ -4,7 +4,8 @@ use etcd_api::ClusterView;
 
 pub fn table(v: &ClusterView) -> Vec<String> {
     let mut rows = vec![[
-        "ENDPOINT", "MEMBER", "HEALTH", "ROLE", "TERM", "APPLIED", "VERSION", "DB SIZE", "ERROR",
+        "ENDPOINT", "MEMBER", "HEALTH", "ROLE", "TERM", "APPLIED", "VERSION", "DB SIZE", "V2",
+        "ERROR",
     ]
     .map(String::from)];
     for e in &v.endpoints {
@@ -28,6 +29,12 @@ pub fn table(v: &ClusterView) -> Vec<String> {
             num(e.raft_applied_index),
             e.version.clone().unwrap_or_else(|| "-".into()),
             e.db_size.map(human_bytes).unwrap_or_else(|| "-".into()),
+            match (e.v2_api, e.v2_nodes) {
+                (Some(true), Some(n)) => format!("on, {n} nodes"),
+                (Some(true), None) => "on".into(),
+                (Some(false), _) => "off".into(),
+                (None, _) => "-".into(),
+            },
             e.error.clone().unwrap_or_default(),
         ]);
     }

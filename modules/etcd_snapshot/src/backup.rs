@@ -3,8 +3,9 @@
 //! a hidden name and renamed when complete, so a bundle with a manifest is a whole one.
 
 use crate::fsutil;
-use crate::manifest::{self, Manifest, SnapshotEntry};
+use crate::manifest::{self, Manifest, SnapshotEntry, V2Entry};
 use crate::save::{self, SaveReport, Saved};
+use crate::v2store;
 use ansible_module::{Failure, Response};
 use etcd_api::ConnOpts;
 use serde::Serialize;
@@ -117,9 +118,14 @@ pub fn backup(args: &BackupArgs) -> Result<Response, Failure> {
             .map_err(|e| Failure::new(format!("removing old bundle {}: {e}", dir.display())))?;
     }
     let what = match &report {
-        Some(r) => format!(
-            "snapshot at revision {}, {} bytes, and copies of",
-            r.revision, r.size
+        Some((r, v2)) => format!(
+            "snapshot at revision {}, {} bytes, {}and copies of",
+            r.revision,
+            r.size,
+            match v2 {
+                Some(e) => format!("the v2 store ({} nodes), ", e.nodes),
+                None => String::new(),
+            }
         ),
         None => "copies of".to_string(),
     };
@@ -132,8 +138,12 @@ pub fn backup(args: &BackupArgs) -> Result<Response, Failure> {
             removal_note(&removed, "removed")
         ))
         .merge(Removed { removed });
-    if let Some(r) = &report {
-        resp = resp.merge(r).set("snapshot", bundle.join(&snap_name));
+    if let Some((r, v2)) = &report {
+        resp = resp
+            .merge(r)
+            .set("snapshot", bundle.join(&snap_name))
+            .set("v2_export", v2.as_ref().map(|e| bundle.join(&e.file)))
+            .set("v2_nodes", v2.as_ref().map(|e| e.nodes).unwrap_or(0));
     }
     Ok(resp.set("path", &bundle).set("bundle", &bundle))
 }
@@ -143,7 +153,7 @@ fn build(
     partial: &Path,
     snap_name: &str,
     now: SystemTime,
-) -> Result<Option<SaveReport>, Failure> {
+) -> Result<Option<(SaveReport, Option<V2Entry>)>, Failure> {
     // The bundle holds private keys: owner-only from the start.
     fs::DirBuilder::new()
         .mode(0o700)
@@ -158,6 +168,12 @@ fn build(
             Some(r)
         }
         None => None,
+    };
+    let v2 = match (&report, args.conn) {
+        (Some(r), Some(conn)) => {
+            v2store::export(conn, &r.endpoint, partial, &v2store::export_name(snap_name))?
+        }
+        _ => None,
     };
     for p in &args.config_paths {
         copy_tree(p, partial)?;
@@ -183,15 +199,21 @@ fn build(
             total_key: r.total_key,
             total_size: r.total_size,
         }),
+        v2: v2.clone(),
         files,
     };
     let text = serde_json::to_string_pretty(&m)
         .map_err(|e| Failure::new(format!("serializing the manifest: {e}")))?;
     confedit::write_atomic(&partial.join(manifest::FILE), text.as_bytes())
         .map_err(|e| Failure::new(format!("writing the manifest: {e}")))?;
-    Ok(report.map(|r| SaveReport {
-        path: args.root.join(bundle_leaf(partial)).join(snap_name),
-        ..r
+    Ok(report.map(|r| {
+        (
+            SaveReport {
+                path: args.root.join(bundle_leaf(partial)).join(snap_name),
+                ..r
+            },
+            v2,
+        )
     }))
 }
 

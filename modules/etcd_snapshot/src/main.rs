@@ -12,6 +12,7 @@ mod fsutil;
 mod manifest;
 mod restore;
 mod save;
+mod v2store;
 mod verify;
 
 fn spec() -> ModuleSpec {
@@ -28,11 +29,11 @@ fn spec() -> ModuleSpec {
     .option(
         Opt::str("state")
             .default("saved")
-            .choices(["saved", "verified", "restored", "backup"])
+            .choices(["saved", "verified", "restored", "backup", "v2_restored"])
             .help("what to do with path"),
     )
     .option(Opt::path("path").required().help(
-        "snapshot file (or directory for a new one, or a backup bundle); backup root for backup",
+        "snapshot file (or directory for a new one, or a backup bundle); backup root for backup; the v2 export for v2_restored",
     ))
     .option(Opt::path("data_dir").help("restored: the member's data dir"))
     .option(Opt::str("name").help("restored: the member's name"))
@@ -66,6 +67,7 @@ fn spec() -> ModuleSpec {
         "backup: include a snapshot (false: config_paths alone, for the hosts other than the one the snapshot comes from)",
     ))
     .required_if("state", "saved", &["endpoints"], false)
+    .required_if("state", "v2_restored", &["endpoints"], false)
     .required_if(
         "state",
         "restored",
@@ -80,6 +82,7 @@ fn main() {
         match m.params.str("state").unwrap_or("saved") {
             "verified" => verify::verify(&path),
             "restored" => restore::restore(&restore_args(m, path)),
+            "v2_restored" => v2store::restore(&conn(m)?, &path, m.check_mode()),
             "backup" => {
                 let conn = match m.params.bool("snapshot") {
                     true => Some(conn(m).map_err(|e| {

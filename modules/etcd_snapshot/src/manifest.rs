@@ -30,6 +30,9 @@ pub struct Manifest {
     /// None in a config-only bundle: the hosts other than the one the snapshot came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotEntry>,
+    /// The v2 store's export, when the cluster held v2 data (None: it held none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2: Option<V2Entry>,
     /// Every file, directory and symlink of the bundle but the manifest, sorted by path.
     pub files: Vec<Entry>,
 }
@@ -44,6 +47,17 @@ pub struct SnapshotEntry {
     pub revision: i64,
     pub total_key: u64,
     pub total_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct V2Entry {
+    /// Relative to the bundle.
+    pub file: String,
+    pub sha256: String,
+    /// Keys and directories exported.
+    pub nodes: usize,
+    pub dirs: usize,
+    pub ttl_nodes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

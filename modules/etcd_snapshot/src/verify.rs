@@ -2,6 +2,7 @@
 //! checked with the native reader. Read-only.
 
 use crate::manifest::{self, Difference};
+use crate::v2store;
 use ansible_module::{Failure, Response};
 use etcd_db::SnapshotStatus;
 use std::path::Path;
@@ -21,6 +22,22 @@ pub fn verify(path: &Path) -> Result<Response, Failure> {
         return bundle(path);
     }
     let status = file(path)?;
+    // The snapshot of a bundle (or of backup.yml's copy on the controller, which brings the
+    // manifest along) answers for the bundle's v2 part too: restore-snapshot.yml restores it.
+    let beside = v2store::manifest_beside(path);
+    let v2 = beside
+        .as_ref()
+        .and_then(|(d, m)| m.v2.as_ref().map(|e| (d, e)));
+    if let Some((dir, e)) = v2 {
+        if let Some(problem) = v2store::check(dir, e) {
+            return Err(Failure::new(format!(
+                "the v2 part {} of {}'s bundle differs from its manifest: {problem}",
+                dir.join(&e.file).display(),
+                path.display()
+            ))
+            .with("bundle", dir));
+        }
+    }
     let kind = if status.has_hash {
         "snapshot with a matching sha256 trailer"
     } else {
@@ -35,7 +52,10 @@ pub fn verify(path: &Path) -> Result<Response, Failure> {
             status.hash
         ))
         .set("path", path)
-        .merge(&status))
+        .merge(&status)
+        .set("in_bundle", beside.is_some())
+        .set("v2_export", v2.map(|(d, e)| d.join(&e.file)))
+        .set("v2_nodes", v2.map(|(_, e)| e.nodes).unwrap_or(0)))
 }
 
 /// A bundle is sound when every file matches its manifest entry and the snapshot inside
@@ -88,6 +108,14 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
             });
         }
     }
+    if let Some(e) = &m.v2 {
+        if let Some(problem) = v2store::check(dir, e) {
+            diffs.push(Difference {
+                path: e.file.clone(),
+                problem,
+            });
+        }
+    }
     if !diffs.is_empty() {
         let list: Vec<String> = diffs
             .iter()
@@ -109,6 +137,9 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
             match &m.snapshot {
                 Some(entry) => format!("snapshot at revision {}", entry.revision),
                 None => "no snapshot (config only)".to_string(),
+            } + &match &m.v2 {
+                Some(e) => format!(", v2 store of {} nodes", e.nodes),
+                None => String::new(),
             }
         ))
         .set("path", dir)
@@ -118,7 +149,9 @@ fn bundle(dir: &Path) -> Result<Response, Failure> {
         .set("created", &m.created)
         .set("cluster_id", &m.cluster_id)
         .set("member_id", &m.member_id)
-        .set("etcd_version", &m.etcd_version);
+        .set("etcd_version", &m.etcd_version)
+        .set("v2_export", m.v2.as_ref().map(|e| dir.join(&e.file)))
+        .set("v2_nodes", m.v2.as_ref().map(|e| e.nodes).unwrap_or(0));
     if let Some((_, s)) = status {
         resp = resp.merge(&s);
     }
