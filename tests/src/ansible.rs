@@ -117,7 +117,11 @@ pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
 /// `ansible -i INVENTORY PATTERN -m MODULE [-a ARGS]`: an ad-hoc task, e.g. `ping`.
 pub fn adhoc(inventory: &Path, pattern: &str, module: &str, args: Option<&str>) -> Run {
     let mut c = base_command("ansible");
-    c.arg("-i").arg(inventory).arg(pattern).arg("-m").arg(module);
+    c.arg("-i")
+        .arg(inventory)
+        .arg(pattern)
+        .arg("-m")
+        .arg(module);
     if let Some(a) = args {
         c.arg("-a").arg(a);
     }

@@ -7,7 +7,6 @@ use lab::{Lab, LabOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-
 fn bundles(lab: &Lab, host: &str) -> Vec<PathBuf> {
     lab.backup_bundles(host).unwrap()
 }
@@ -52,11 +51,7 @@ fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
     lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
         .unwrap();
     let fetch_arg = format!("etcd_backup_fetch_dir={}", fetch.display());
-    let run = ansible::playbook(
-        &inv,
-        "playbooks/backup.yml",
-        &["-e", &fetch_arg],
-    );
+    let run = ansible::playbook(&inv, "playbooks/backup.yml", &["-e", &fetch_arg]);
     assert!(run.ok(), "{}", run.describe());
     assert!(run.stdout.contains("snapshot from etcd2"), "{}", run.stdout);
 
@@ -106,11 +101,7 @@ fn one_snapshot_from_a_healthy_member_and_config_bundles_everywhere() {
         .unwrap();
     let first = bundles(&lab, "etcd3");
     for _ in 0..2 {
-        let run = ansible::playbook(
-            &inv,
-            "playbooks/backup.yml",
-            &["-e", "etcd_backup_keep=2"],
-        );
+        let run = ansible::playbook(&inv, "playbooks/backup.yml", &["-e", "etcd_backup_keep=2"]);
         assert!(run.ok(), "{}", run.describe());
     }
     for h in ["etcd1", "etcd2", "etcd3"] {

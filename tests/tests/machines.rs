@@ -108,10 +108,16 @@ fn machines_are_hosts_of_their_own() {
         // sshd listens on the machine's own address only, never on every address.
         let listening = m.exec_ok(&["ss", "-Hltn"]).unwrap();
         assert!(listening.contains(&format!("{}:22", h.ip)), "{listening}");
-        assert!(!listening.contains("0.0.0.0:22") && !listening.contains("*:22"), "{listening}");
+        assert!(
+            !listening.contains("0.0.0.0:22") && !listening.contains("*:22"),
+            "{listening}"
+        );
         // The RPM's unit reads /etc/etcd/etcd.conf and runs etcd as etcd.
         let unit = m.exec_ok(&["systemctl", "cat", "etcd"]).unwrap();
-        assert!(unit.contains("EnvironmentFile=-/etc/etcd/etcd.conf"), "{unit}");
+        assert!(
+            unit.contains("EnvironmentFile=-/etc/etcd/etcd.conf"),
+            "{unit}"
+        );
         assert!(unit.contains("User=etcd"), "{unit}");
         let member = lab.member_names().contains(&h.name);
         if member {
@@ -159,7 +165,8 @@ fn a_failing_test_leaves_nothing_running() {
     let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Vec<Machine>)>();
     let failed = std::thread::spawn(move || {
         let lab = Lab::up(LabOptions::machines()).expect("lab up");
-        tx.send((lab.dir().to_path_buf(), machines_of(&lab))).unwrap();
+        tx.send((lab.dir().to_path_buf(), machines_of(&lab)))
+            .unwrap();
         panic!("a test fails with its lab up");
     })
     .join();
@@ -167,7 +174,9 @@ fn a_failing_test_leaves_nothing_running() {
     let (dir, machines) = rx.recv().unwrap();
     assert_eq!(leftovers(&dir, &machines), Vec::<String>::new());
     // The files stay for the post-mortem: each machine's own layer, with etcd's journal.
-    assert!(dir.join("machines/etcd1/upper/etc/etcd/etcd.conf").is_file());
+    assert!(dir
+        .join("machines/etcd1/upper/etc/etcd/etcd.conf")
+        .is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -38,8 +38,7 @@ fn restore_and_check(runtime: Runtime) {
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
     assert!(run.ok(), "{}", run.describe());
     assert!(
-        run.stdout
-            .contains("Survivor: etcd3 (most data on disk)"),
+        run.stdout.contains("Survivor: etcd3 (most data on disk)"),
         "{}",
         run.stdout
     );
@@ -104,7 +103,9 @@ fn force_new_cluster_came_and_went(lab: &Lab, survivor: &str) {
         .unwrap();
     assert!(!exec.contains("force-new-cluster"), "{exec}");
     let pid = lab.pid(survivor).unwrap().expect("the survivor runs");
-    let cmdline = m.exec_ok(&["cat", &format!("/proc/{pid}/cmdline")]).unwrap();
+    let cmdline = m
+        .exec_ok(&["cat", &format!("/proc/{pid}/cmdline")])
+        .unwrap();
     assert!(!cmdline.contains("force-new-cluster"), "{cmdline:?}");
     let conf = std::fs::read_to_string(lab.host(survivor).unwrap().etcd_conf()).unwrap();
     assert!(!conf.contains("\nETCD_FORCE_NEW_CLUSTER"), "{conf}");
@@ -158,14 +159,14 @@ fn list(dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// etcd_health's view (the lab's own client reads linearizably, which fails without quorum).
+/// etcd_health's view (the lab's own client reads linearizably, which fails without quorum),
+/// asked on etcd3 with that host's own peer certificate, as the playbooks ask.
 fn health(lab: &Lab) -> Value {
-    let tls = lab.client_tls();
     let args = json!({
         "endpoints": lab.endpoints(),
-        "ca_cert": tls.ca,
-        "client_cert": tls.cert,
-        "client_key": tls.key,
+        "ca_cert": "/etc/etcd/ca.crt",
+        "client_cert": "/etc/etcd/peer.crt",
+        "client_key": "/etc/etcd/peer.key",
     });
     let (v, run) = ansible::module(&lab.inventory_path(), "etcd3", "etcd_health", &args, &[]);
     assert!(run.ok(), "{}", run.describe());
@@ -324,7 +325,8 @@ fn every_member_down_with_one_stale(stale: &str) {
     lab.kill(stale).unwrap();
     lab.wait_healthy(&others, std::time::Duration::from_secs(30))
         .expect("two members keep quorum");
-    lab.put_keys("/acked/", 500).expect("acknowledged with one member down");
+    lab.put_keys("/acked/", 500)
+        .expect("acknowledged with one member down");
     for h in &others {
         lab.kill(h).unwrap();
     }
@@ -333,11 +335,25 @@ fn every_member_down_with_one_stale(stale: &str) {
     assert!(run.ok(), "{}", run.describe());
     let chosen = ["etcd1", "etcd2", "etcd3"]
         .into_iter()
-        .find(|h| run.stdout.contains(&format!("Survivor: {h} (most data on disk)")))
+        .find(|h| {
+            run.stdout
+                .contains(&format!("Survivor: {h} (most data on disk)"))
+        })
         .unwrap_or_else(|| panic!("no survivor line:\n{}", run.stdout));
-    assert_ne!(chosen, stale, "re-formed from the stale member:\n{}", run.stdout);
-    assert!(run.stdout.contains("kept_index"), "the plan shows the numbers");
-    assert_eq!(lab.count_keys("/acked/").unwrap(), 500, "acknowledged writes lost");
+    assert_ne!(
+        chosen, stale,
+        "re-formed from the stale member:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("kept_index"),
+        "the plan shows the numbers"
+    );
+    assert_eq!(
+        lab.count_keys("/acked/").unwrap(),
+        500,
+        "acknowledged writes lost"
+    );
     assert_eq!(lab.count_keys("/early/").unwrap(), 100);
     let members = lab.member_list().unwrap();
     assert_eq!(members.len(), 3, "{members:?}");
@@ -377,13 +393,23 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     assert_eq!(run.recap("etcd1").unwrap()["unreachable"], 1);
     assert_eq!(run.recap("etcd3").unwrap()["failed"], 0, "{}", run.stdout);
     assert!(
-        run.stdout.contains("Unreachable, not ranked and not re-added now: etcd1"),
+        run.stdout
+            .contains("Unreachable, not ranked and not re-added now: etcd1"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("Restored without etcd1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Restored without etcd1"),
+        "{}",
+        run.stdout
+    );
     let names = |lab: &Lab| {
-        let mut n: Vec<String> = lab.member_list().unwrap().into_iter().map(|m| m.name).collect();
+        let mut n: Vec<String> = lab
+            .member_list()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         n.sort();
         n
     };
@@ -395,7 +421,11 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     lab.revive_host("etcd1").unwrap();
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
     assert!(run.ok(), "{}", run.describe());
-    assert!(run.stdout.contains("not yet healthy voting members"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("not yet healthy voting members"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(names(&lab), ["etcd1", "etcd2", "etcd3"]);
     assert!(lab.is_healthy("etcd1").unwrap());
     assert_eq!(lab.count_keys("/late/").unwrap(), 100);
@@ -429,7 +459,11 @@ fn a_healthy_cluster_the_play_cannot_see_is_not_re_formed() {
     );
     assert_eq!(run.total("changed"), 0, "{}", run.stdout);
     assert_eq!(
-        lab.member_list().unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+        lab.member_list()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
         ids
     );
     assert_eq!(disk_state(&lab), before);

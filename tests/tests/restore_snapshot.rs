@@ -73,11 +73,7 @@ fn cluster_returns_to_exactly_what_the_snapshot_held() {
     assert_eq!(data_dirs(&lab), dirs, "check mode touched a data dir");
     assert_eq!(lab.count_keys("/after/").unwrap(), 100);
 
-    let run = ansible::playbook(
-        &inv,
-        "playbooks/restore-snapshot.yml",
-        &["-e", &file_arg],
-    );
+    let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
     assert!(run.ok(), "{}", run.describe());
 
     assert_eq!(lab.count_keys("/snap/").unwrap(), 1000);
@@ -108,11 +104,7 @@ fn cluster_returns_to_exactly_what_the_snapshot_held() {
     }
 
     // Again with the same snapshot: every data dir already holds it.
-    let run = ansible::playbook(
-        &inv,
-        "playbooks/restore-snapshot.yml",
-        &["-e", &file_arg],
-    );
+    let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
     assert!(run.ok(), "{}", run.describe());
     assert_eq!(run.total("changed"), 0, "{}", run.stdout);
     assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);

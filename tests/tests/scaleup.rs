@@ -32,8 +32,12 @@ fn break_etcd_on(lab: &Lab, host: &str, broken: bool) {
         "rm -f /etc/systemd/system/etcd.service.d/broken.conf"
     };
     let m = lab.machine(host).unwrap();
-    m.exec_ok(&["sh", "-c", &format!("{script} && systemctl daemon-reload && systemctl reset-failed etcd || true")])
-        .unwrap();
+    m.exec_ok(&[
+        "sh",
+        "-c",
+        &format!("{script} && systemctl daemon-reload && systemctl reset-failed etcd || true"),
+    ])
+    .unwrap();
 }
 
 /// The broken host's start is given up after this long (the default is a minute).

@@ -173,10 +173,8 @@ pub fn inspect(data_dir: &Path, wal_dir: Option<&Path>) -> Result<DataDir, DataD
     }
     v2_facts(&mut d, snap.as_ref(), wal.as_ref());
     backend(&mut d, &snap_dir.join("db"));
-    d.kept_index = match (d.hardstate.map(|h| h.commit), d.consistent_index) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
-    };
+    // What force-new-cluster keeps on every member it is re-grown to (see rank.rs).
+    d.kept_index = d.hardstate.map(|h| h.commit).or(d.consistent_index);
     Ok(d)
 }
 

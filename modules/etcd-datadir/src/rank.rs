@@ -3,7 +3,13 @@
 //! `--force-new-cluster` (etcd 3.4 `restartAsStandaloneNode`) replays the member's WAL, drops
 //! every entry past its own HardState commit, and makes it a cluster of one. Its backend keeps
 //! whatever it had applied (`consistent_index`), which can be past a WAL commit not yet synced.
-//! So what the re-formed cluster keeps is `max(commit, consistent_index)`, and the member to
+//! What the re-formed cluster keeps, on every member, is the WAL up to that commit: entries its
+//! backend applied past the commit (a follower's `consistent_index` often runs ahead of the
+//! HardState etcd last flushed to the WAL) stay in the survivor's own bbolt file but are in no
+//! raft log, so members re-added from it never receive them and the replicas diverge; on the lab
+//! a survivor chosen by `max(commit, consistent_index)` lost acknowledged writes that way. So the
+//! member to pick is the one with the highest WAL commit (`kept_index`), then the highest
+//! `consistent_index`, and the member to
 //! pick is the one where that is largest. Ties go to the longer log (last entry's term, then
 //! index), then to the host name in byte order, so the choice never depends on input order.
 //!
@@ -80,7 +86,8 @@ pub struct Ranked {
     pub source: Option<&'static str>,
     pub member_id: Option<String>,
     pub cluster_id: Option<String>,
-    /// What a re-formed cluster from it keeps: max(commit, consistent_index).
+    /// What a re-formed cluster from it keeps on every member: the WAL's commit (the
+    /// `consistent_index` when no commit is known).
     pub kept_index: Option<u64>,
     /// The WAL HardState commit (a status's raftIndex).
     pub commit: Option<u64>,
@@ -185,10 +192,7 @@ struct Numbers {
 
 impl Numbers {
     fn kept(&self) -> Option<u64> {
-        match (self.commit, self.consistent_index) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
-        }
+        self.commit.or(self.consistent_index)
     }
 }
 
@@ -279,7 +283,7 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
     }
     let cluster = expected_cluster(cands, opts)?;
     let mut warnings = Vec::new();
-    let mut rows: Vec<(Ranked, Option<(u64, LogId)>)> = Vec::new();
+    let mut rows: Vec<(Ranked, Option<(u64, u64, LogId)>)> = Vec::new();
     for c in cands {
         let n = numbers(&c.facts);
         let excluded = exclusion(c, n.as_ref(), cluster);
@@ -292,7 +296,11 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
             }
         }
         let key = match (&n, &excluded) {
-            (Some(n), None) => Some((n.kept().unwrap_or(0), n.last_entry.unwrap_or_default())),
+            (Some(n), None) => Some((
+                n.kept().unwrap_or(0),
+                n.consistent_index.unwrap_or(0),
+                n.last_entry.unwrap_or_default(),
+            )),
             _ => None,
         };
         rows.push((
@@ -313,12 +321,14 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
             key,
         ));
     }
-    // Best first: most kept, then the longer log by (term, index), then host name.
+    // Best first: most kept (the WAL commit), then the most applied, then the longer log by
+    // (term, index), then host name.
     let mut eligible: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].1.is_some()).collect();
     eligible.sort_by(|&a, &b| {
         let (ka, kb) = (rows[a].1.unwrap_or_default(), rows[b].1.unwrap_or_default());
         kb.0.cmp(&ka.0)
-            .then((kb.1.term, kb.1.index).cmp(&(ka.1.term, ka.1.index)))
+            .then(kb.1.cmp(&ka.1))
+            .then((kb.2.term, kb.2.index).cmp(&(ka.2.term, ka.2.index)))
             .then(rows[a].0.host.cmp(&rows[b].0.host))
     });
     let best_kept = eligible.first().and_then(|&i| rows[i].1).map(|k| k.0);
@@ -337,16 +347,16 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
         .collect();
     let tie = tied.len() > 1;
     let tie_break = tie.then(|| {
-        let logs: Vec<LogId> = tied
+        let keys: Vec<(u64, LogId)> = tied
             .iter()
-            .filter_map(|&i| rows[i].1.map(|k| k.1))
+            .filter_map(|&i| rows[i].1.map(|k| (k.1, k.2)))
             .collect();
-        let top = logs.first().copied().unwrap_or_default();
-        let by_log = logs
-            .iter()
-            .skip(1)
-            .all(|l| (l.term, l.index) != (top.term, top.index));
-        if by_log {
+        let top = keys.first().copied().unwrap_or_default();
+        let rest = || keys.iter().skip(1);
+        if rest().all(|k| k.0 != top.0) {
+            "consistent_index (the backend applied more)".to_string()
+        } else if rest().all(|k| k.0 != top.0 || (k.1.term, k.1.index) != (top.1.term, top.1.index))
+        {
             "last entry (term, index)".to_string()
         } else {
             "host name (byte order), the logs being equal".to_string()
@@ -402,6 +412,19 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
             survivor.excluded.clone().unwrap_or_default()
         ));
     }
+    if let (Some(commit), Some(applied), Some("data_dir")) =
+        (survivor.commit, survivor.consistent_index, survivor.source)
+    {
+        if applied > commit {
+            warnings.push(format!(
+                "{}'s backend applied {} entries past its WAL commit {commit}: they stay in its \
+                 own database but in no raft log, so the members re-added from it will not have \
+                 them (check the keys written last on every member afterwards)",
+                survivor.host,
+                applied - commit
+            ));
+        }
+    }
     let mut ranking: Vec<Ranked> = eligible.iter().map(|&i| rows[i].0.clone()).collect();
     ranking.extend(
         rows.iter()
@@ -445,7 +468,7 @@ fn numbers_text(r: &Ranked) -> String {
 }
 
 fn explain(
-    rows: &[(Ranked, Option<(u64, LogId)>)],
+    rows: &[(Ranked, Option<(u64, u64, LogId)>)],
     eligible: &[usize],
     chosen: usize,
     best: Option<usize>,

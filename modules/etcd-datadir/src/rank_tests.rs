@@ -55,12 +55,15 @@ fn stale_member_anywhere_in_the_list_is_not_chosen() {
         vec![b.clone(), c.clone(), a.clone()],
     ] {
         let r = best(&order);
-        assert_eq!(r.survivor, "b", "{:?}", r.reason);
-        assert_eq!(ranks(&r), [("b", Some(1)), ("c", Some(2)), ("a", Some(3))]);
+        assert_eq!(r.survivor, "c", "{:?}", r.reason);
+        assert_eq!(ranks(&r), [("c", Some(1)), ("b", Some(2)), ("a", Some(3))]);
         let a_row = r.ranking.iter().find(|x| x.host == "a").unwrap();
         assert_eq!(a_row.behind, Some(20));
         assert!(r.tie, "b and c both keep 120");
-        assert_eq!(r.tie_break.as_deref(), Some("last entry (term, index)"));
+        assert_eq!(
+            r.tie_break.as_deref(),
+            Some("consistent_index (the backend applied more)")
+        );
         assert_eq!(r.behind, Some(0));
         assert!(!r.overridden);
     }
@@ -84,11 +87,27 @@ fn the_first_host_is_not_favoured_when_all_are_down() {
     );
 }
 
+/// A backend applied past its WAL commit (a follower killed before etcd flushed its HardState)
+/// keeps those entries in no raft log: members re-added from it never get them. The member
+/// whose WAL holds them committed wins, even with a lower consistent_index.
 #[test]
-fn consistent_index_ahead_of_the_wal_commit_counts() {
+fn the_wal_commit_ranks_before_an_applied_index_ahead_of_it() {
     let r = best(&[dir("a", 50, 50, (2, 50)), dir("b", 48, 53, (2, 53))]);
-    assert_eq!(r.survivor, "b");
-    assert_eq!(r.ranking[0].kept_index, Some(53));
+    assert_eq!(r.survivor, "a");
+    assert_eq!(r.ranking[0].kept_index, Some(50));
+    assert_eq!(r.ranking[1].behind, Some(2));
+}
+
+/// Equal WAL commits: the member whose backend applied more is taken, and the tie said so.
+#[test]
+fn equal_commits_go_to_the_backend_that_applied_more() {
+    let r = best(&[dir("etcd2", 16, 13, (2, 16)), dir("etcd3", 16, 16, (2, 16))]);
+    assert_eq!(r.survivor, "etcd3");
+    assert!(r.tie);
+    assert_eq!(
+        r.tie_break.as_deref(),
+        Some("consistent_index (the backend applied more)")
+    );
 }
 
 #[test]
