@@ -114,6 +114,55 @@ pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
     finish(c)
 }
 
+extern "C" {
+    // libc's kill(2), for the process group of a cut run.
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// `ansible-playbook` cut short as a lost controller session cuts it: the whole run (its own
+/// process group, every ssh and worker in it) is SIGKILLed as soon as the task named `task`
+/// has reported on some host (its first `ok:`/`changed:` line). What it printed until then.
+pub fn playbook_cut_after(inventory: &Path, playbook: &str, extra: &[&str], task: &str) -> Run {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut c = base_command("ansible-playbook");
+    c.arg("-i")
+        .arg(inventory)
+        .arg(playbook)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0);
+    let mut child = c.spawn().expect("running ansible-playbook");
+    let pgid = child.id() as i32;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut seen = String::new();
+    let mut in_task = false;
+    let mut cut = false;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("TASK [") {
+            in_task = line.starts_with(&format!("TASK [{task}]"));
+        } else if in_task && (line.starts_with("ok:") || line.starts_with("changed:")) {
+            // SAFETY: kill(2) has no memory-safety preconditions; -pgid is the group this
+            // test started (never 0 or 1).
+            if pgid > 1 {
+                unsafe { kill(-pgid, 9) };
+            }
+            cut = true;
+            break;
+        }
+    }
+    let status = child.wait().expect("waiting for ansible-playbook");
+    Run {
+        code: if cut { -9 } else { status.code().unwrap_or(-1) },
+        stdout: seen,
+        stderr: String::new(),
+    }
+}
+
 /// `ansible -i INVENTORY PATTERN -m MODULE [-a ARGS]`: an ad-hoc task, e.g. `ping`.
 pub fn adhoc(inventory: &Path, pattern: &str, module: &str, args: Option<&str>) -> Run {
     let mut c = base_command("ansible");

@@ -173,8 +173,16 @@ pub fn inspect(data_dir: &Path, wal_dir: Option<&Path>) -> Result<DataDir, DataD
     }
     v2_facts(&mut d, snap.as_ref(), wal.as_ref());
     backend(&mut d, &snap_dir.join("db"));
-    // What force-new-cluster keeps on every member it is re-grown to (see rank.rs).
-    d.kept_index = d.hardstate.map(|h| h.commit).or(d.consistent_index);
+    // What force-new-cluster keeps on every member it is re-grown to, once the applied entries
+    // are recorded committed (see rank.rs, commit.rs).
+    d.kept_index = match (d.hardstate, d.consistent_index) {
+        (None, None) => None,
+        (hs, ci) => Some(crate::commit::target(
+            hs.unwrap_or_default(),
+            ci,
+            d.last_entry.map(|e| e.index),
+        )),
+    };
     Ok(d)
 }
 

@@ -10,6 +10,7 @@
 //!
 //! Nothing here panics on a damaged file: damage is a typed error naming file and offset.
 
+pub mod commit;
 mod dir;
 pub mod encode;
 mod error;

@@ -3,13 +3,13 @@
 //! `--force-new-cluster` (etcd 3.4 `restartAsStandaloneNode`) replays the member's WAL, drops
 //! every entry past its own HardState commit, and makes it a cluster of one. Its backend keeps
 //! whatever it had applied (`consistent_index`), which can be past a WAL commit not yet synced.
-//! What the re-formed cluster keeps, on every member, is the WAL up to that commit: entries its
-//! backend applied past the commit (a follower's `consistent_index` often runs ahead of the
-//! HardState etcd last flushed to the WAL) stay in the survivor's own bbolt file but are in no
-//! raft log, so members re-added from it never receive them and the replicas diverge; on the lab
-//! a survivor chosen by `max(commit, consistent_index)` lost acknowledged writes that way. So the
-//! member to pick is the one with the highest WAL commit (`kept_index`), then the highest
-//! `consistent_index`, and the member to
+//! What the re-formed cluster keeps, on every member, is the WAL up to that commit. A backend's
+//! `consistent_index` often runs past it (etcd does not sync a HardState whose only change is the
+//! commit, and a killed member loses it): those entries were committed (etcd applies nothing
+//! else) but, left so, they stay in the survivor's own bbolt file and reach no re-added member
+//! (on the lab that lost acknowledged writes). `commit::sync_commit` records them as committed
+//! before force-new-cluster, so what a member keeps is `max(commit, min(consistent_index, last
+//! entry))` (`kept_index`); ties go to the higher `consistent_index`, and the member to
 //! pick is the one where that is largest. Ties go to the longer log (last entry's term, then
 //! index), then to the host name in byte order, so the choice never depends on input order.
 //!
@@ -86,8 +86,8 @@ pub struct Ranked {
     pub source: Option<&'static str>,
     pub member_id: Option<String>,
     pub cluster_id: Option<String>,
-    /// What a re-formed cluster from it keeps on every member: the WAL's commit (the
-    /// `consistent_index` when no commit is known).
+    /// What a re-formed cluster from it keeps on every member once its applied entries are
+    /// recorded committed: `max(commit, min(consistent_index, last entry))`.
     pub kept_index: Option<u64>,
     /// The WAL HardState commit (a status's raftIndex).
     pub commit: Option<u64>,
@@ -192,7 +192,17 @@ struct Numbers {
 
 impl Numbers {
     fn kept(&self) -> Option<u64> {
-        self.commit.or(self.consistent_index)
+        if self.commit.is_none() && self.consistent_index.is_none() {
+            return None;
+        }
+        // Applied entries count only while the log still holds them (a running member's
+        // status has no log to look at, and applies only what it committed).
+        let applied = match (self.consistent_index, self.last_entry) {
+            (Some(ci), Some(last)) => ci.min(last.index),
+            (Some(ci), None) if self.source == "status" => ci,
+            _ => 0,
+        };
+        Some(self.commit.unwrap_or(0).max(applied))
     }
 }
 
@@ -417,9 +427,9 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
     {
         if applied > commit {
             warnings.push(format!(
-                "{}'s backend applied {} entries past its WAL commit {commit}: they stay in its \
-                 own database but in no raft log, so the members re-added from it will not have \
-                 them (check the keys written last on every member afterwards)",
+                "{}'s WAL says commit {commit} but its backend applied {applied}: the {} entries \
+                 between were committed and are recorded so (etcd_data state=commit_synced) \
+                 before force-new-cluster, or the re-formed cluster would lose them",
                 survivor.host,
                 applied - commit
             ));

@@ -87,15 +87,22 @@ fn the_first_host_is_not_favoured_when_all_are_down() {
     );
 }
 
-/// A backend applied past its WAL commit (a follower killed before etcd flushed its HardState)
-/// keeps those entries in no raft log: members re-added from it never get them. The member
-/// whose WAL holds them committed wins, even with a lower consistent_index.
+/// A backend applied past its WAL commit (a follower killed before etcd flushed its HardState):
+/// those entries were committed and are recorded so before force-new-cluster, so they count,
+/// as far as the log holds them, and the plan says they will be recorded.
 #[test]
-fn the_wal_commit_ranks_before_an_applied_index_ahead_of_it() {
+fn applied_entries_past_the_wal_commit_count_as_far_as_the_log_holds_them() {
     let r = best(&[dir("a", 50, 50, (2, 50)), dir("b", 48, 53, (2, 53))]);
+    assert_eq!(r.survivor, "b");
+    assert_eq!(r.ranking[0].kept_index, Some(53));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("commit_synced")),
+        "{:?}",
+        r.warnings
+    );
+    // Applied past the end of its own log (a log cut short): only the log counts.
+    let r = best(&[dir("a", 50, 50, (2, 50)), dir("b", 48, 60, (2, 49))]);
     assert_eq!(r.survivor, "a");
-    assert_eq!(r.ranking[0].kept_index, Some(50));
-    assert_eq!(r.ranking[1].behind, Some(2));
 }
 
 /// Equal WAL commits: the member whose backend applied more is taken, and the tie said so.

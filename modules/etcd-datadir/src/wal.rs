@@ -58,6 +58,15 @@ pub struct Torn {
     pub offset: u64,
 }
 
+/// The clean end of the log: the last file, the offset after its last record, and the CRC
+/// chain there (what the next record's CRC continues from).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WalEnd {
+    pub file: String,
+    pub offset: u64,
+    pub crc: u32,
+}
+
 /// What the log says, as of its last valid record.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Wal {
@@ -77,6 +86,8 @@ pub struct Wal {
     pub overwritten: u64,
     /// Set when the last file ends in a torn write.
     pub torn: Option<Torn>,
+    /// Where the log ends cleanly (not torn): the next record of the last file would go there.
+    pub end: Option<WalEnd>,
     /// Indexes of the entries that are v2 API writes outside etcd's own `/0` tree, still in
     /// the log (replaced entries dropped).
     pub v2_writes: Vec<u64>,
@@ -291,7 +302,16 @@ impl Decoder {
         loop {
             match self.step(&mut f, last, off, &mut buf) {
                 Ok(Step::Record(n)) => off += n,
-                Ok(Step::EndOfFile) => return Ok(false),
+                Ok(Step::EndOfFile) => {
+                    if last {
+                        self.wal.end = Some(WalEnd {
+                            file: f.name,
+                            offset: off,
+                            crc: self.crc.sum(),
+                        });
+                    }
+                    return Ok(false);
+                }
                 Ok(Step::Torn) => {
                     self.wal.torn = Some(Torn {
                         file: f.name,

@@ -9,6 +9,9 @@
 //! - `inspected`: one data dir's numbers (read-only, `changed: false`, check mode the same).
 //! - `ranked`: the survivor choice over every host's `inspected` result (or running member's
 //!   status); pure computation, meant for `delegate_to: localhost`.
+//! - `commit_synced`: the one write, on the survivor with etcd stopped, before
+//!   force-new-cluster: the entries its backend applied recorded as committed in its WAL (see
+//!   etcd_datadir::commit), so the re-formed cluster keeps every acknowledged write.
 
 use ansible_module::{run, Failure, Module, ModuleSpec, Opt, Response};
 use etcd_datadir::rank::{self, Options};
@@ -22,8 +25,11 @@ fn spec() -> ModuleSpec {
     .option(
         Opt::str("state")
             .default("inspected")
-            .choices(["inspected", "ranked"])
-            .help("inspected: read data_dir; ranked: choose a survivor among candidates"),
+            .choices(["inspected", "ranked", "commit_synced"])
+            .help(
+                "inspected: read data_dir; ranked: choose a survivor among candidates; \
+                 commit_synced: record in data_dir's WAL the entries its backend applied as committed",
+            ),
     )
     .option(Opt::path("data_dir").help("inspected: the member's data dir (usually /var/lib/etcd)"))
     .option(Opt::path("wal_dir").help("inspected: the WAL dir if not <data_dir>/member/wal"))
@@ -39,6 +45,7 @@ fn spec() -> ModuleSpec {
             .help("ranked: accept a survivor that is excluded (learner, foreign, damaged)"),
     )
     .required_if("state", "inspected", &["data_dir"], false)
+    .required_if("state", "commit_synced", &["data_dir"], false)
     .required_if("state", "ranked", &["candidates"], false)
 }
 
@@ -46,6 +53,7 @@ fn main() {
     run(spec(), |m| {
         match m.params.str("state").unwrap_or("inspected") {
             "ranked" => ranked(m),
+            "commit_synced" => commit_synced(m),
             _ => inspected(m),
         }
     })
@@ -90,6 +98,42 @@ fn inspected(m: &Module) -> Result<Response, Failure> {
         r.warn(w.clone());
     }
     Ok(r)
+}
+
+/// etcd must be stopped on the data dir: the playbook calls this after stopping it.
+fn commit_synced(m: &Module) -> Result<Response, Failure> {
+    let data_dir = m.params.path("data_dir").unwrap_or_default();
+    let wal_dir = m.params.path("wal_dir");
+    let d = etcd_datadir::inspect(&data_dir, wal_dir.as_deref()).map_err(|e| {
+        Failure::new(e.to_string())
+            .with("data_dir", data_dir.display().to_string())
+            .with("error_kind", kind(&e))
+    })?;
+    if !d.errors.is_empty() {
+        return Err(Failure::new(format!(
+            "{} is damaged, nothing was written: {}",
+            data_dir.display(),
+            d.errors.join("; ")
+        )));
+    }
+    let r = etcd_datadir::commit::sync_commit(&d.wal_dir, d.consistent_index, m.check_mode())
+        .map_err(|e| Failure::new(format!("{}: {e}", d.wal_dir.display())))?;
+    let msg = if r.changed {
+        format!(
+            "{} the WAL's commit from {} to {}: the entries the backend applied (consistent_index {}) \
+             were committed, and force-new-cluster keeps the log only up to the commit",
+            if m.check_mode() { "would raise" } else { "raised" },
+            r.before,
+            r.after,
+            d.consistent_index.unwrap_or(0)
+        )
+    } else {
+        format!(
+            "the WAL's commit {} already covers what the backend applied",
+            r.before
+        )
+    };
+    Ok(Response::new().changed(r.changed).msg(msg).merge(&r))
 }
 
 fn ranked(m: &Module) -> Result<Response, Failure> {
