@@ -179,6 +179,9 @@ impl fmt::Display for RankError {
 
 impl std::error::Error for RankError {}
 
+/// What an eligible candidate is sorted by: kept index, consistent_index, last entry.
+type SortKey = (u64, u64, LogId);
+
 /// The numbers a candidate is ranked by, from either source.
 struct Numbers {
     source: &'static str,
@@ -293,7 +296,7 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
     }
     let cluster = expected_cluster(cands, opts)?;
     let mut warnings = Vec::new();
-    let mut rows: Vec<(Ranked, Option<(u64, u64, LogId)>)> = Vec::new();
+    let mut rows: Vec<(Ranked, Option<SortKey>)> = Vec::new();
     for c in cands {
         let n = numbers(&c.facts);
         let excluded = exclusion(c, n.as_ref(), cluster);
@@ -478,7 +481,7 @@ fn numbers_text(r: &Ranked) -> String {
 }
 
 fn explain(
-    rows: &[(Ranked, Option<(u64, u64, LogId)>)],
+    rows: &[(Ranked, Option<SortKey>)],
     eligible: &[usize],
     chosen: usize,
     best: Option<usize>,

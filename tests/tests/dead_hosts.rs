@@ -1,0 +1,68 @@
+//! The first host of [etcd] is a dead machine (UNREACHABLE to Ansible): health.yml, backup.yml
+//! and remove-member.yml go on through the hosts that answer, and the dead member is removed
+//! through the survivors (seed 001 39.1.2, seed 003 37.1).
+
+use confedit::{get_seq, EnvFile};
+use lab::{ansible, Lab, LabOptions};
+
+fn read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn a_dead_first_host_does_not_stop_health_backup_or_its_own_removal() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.put_keys("/dead/", 200).unwrap();
+    let inv = lab.inventory_path();
+    lab.kill_host("etcd1").unwrap();
+    lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
+        .unwrap();
+
+    let run = ansible::playbook(&inv, "playbooks/health.yml", &[]);
+    assert_eq!(run.code, 4, "{}", run.describe());
+    assert_eq!(run.recap("etcd1").unwrap()["unreachable"], 1);
+    assert!(
+        run.stdout
+            .contains("quorum ok: 2 of 3 voting members healthy"),
+        "{}",
+        run.stdout
+    );
+
+    let run = ansible::playbook(&inv, "playbooks/backup.yml", &[]);
+    assert_eq!(run.code, 4, "{}", run.describe());
+    assert!(run.stdout.contains("snapshot from etcd2"), "{}", run.stdout);
+    for h in ["etcd2", "etcd3"] {
+        assert_eq!(lab.backup_bundles(h).unwrap().len(), 1, "{h}");
+    }
+
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/remove-member.yml",
+        &["-e", "etcd_remove_host=etcd1"],
+    );
+    assert_eq!(run.code, 4, "{}", run.describe());
+    let members = lab.member_list().unwrap();
+    let mut names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["etcd2", "etcd3"]);
+    let e1 = lab.host("etcd1").unwrap().clone();
+    for h in ["etcd2", "etcd3"] {
+        let host = lab.host(h).unwrap();
+        let conf = EnvFile::parse(&read(&host.etcd_conf())).unwrap();
+        assert!(
+            !conf.get("ETCD_INITIAL_CLUSTER").unwrap().contains("etcd1="),
+            "{h}"
+        );
+        let urls = get_seq(&read(&host.master_config()), "etcdClientInfo.urls").unwrap();
+        assert!(!urls.contains(&e1.client_url()), "{h}: {urls:?}");
+        let flannel = EnvFile::parse(&read(&host.flanneld_sysconfig())).unwrap();
+        assert!(
+            !flannel
+                .get("FLANNEL_ETCD_ENDPOINTS")
+                .unwrap()
+                .contains(&e1.client_url()),
+            "{h}"
+        );
+    }
+    assert_eq!(lab.count_keys("/dead/").unwrap(), 200);
+}
