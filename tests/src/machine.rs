@@ -40,17 +40,24 @@ pub struct Machine {
     pub host: String,
     /// nspawn's machine name, unique across labs: `etcdops-s<slot>-<host>`.
     pub name: String,
-    /// The machine's address; sshd and etcd bind only this one.
+    /// The machine's address; sshd and etcd bind only this one...
     pub ip: Ipv4Addr,
+    /// ...and sshd this one too: a management address where etcd does not listen.
+    pub management_ip: Ipv4Addr,
     /// `<labdir>/machines/<host>`: upper/, work/, root/ (the merged view), nspawn.pid, console.log.
     pub dir: PathBuf,
 }
 
 impl Machine {
     pub fn new(lab_dir: &Path, slot: u8, host: &str, ip: Ipv4Addr) -> Machine {
+        let index = host
+            .strip_prefix("etcd")
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(1);
         Machine {
             host: host.to_string(),
             name: format!("etcdops-s{slot}-{host}"),
+            management_ip: crate::slots::management_ip(slot, index),
             ip,
             dir: lab_dir.join("machines").join(host),
         }
@@ -137,7 +144,11 @@ impl Machine {
         .with_context(ctx)?;
         put(
             "etc/ssh/sshd_config.d/listen.conf",
-            format!("ListenAddress {}:{SSH_PORT}\n", self.ip).as_bytes(),
+            format!(
+                "ListenAddress {}:{SSH_PORT}\nListenAddress {}:{SSH_PORT}\n",
+                self.ip, self.management_ip
+            )
+            .as_bytes(),
             0o644,
         )
         .with_context(ctx)?;
@@ -167,7 +178,10 @@ impl Machine {
                 key.display()
             )));
         };
-        Ok(format!("{} {kind} {blob}\n", self.ip))
+        Ok(format!(
+            "{},{} {kind} {blob}\n",
+            self.ip, self.management_ip
+        ))
     }
 
     /// Enables (or not) a unit at boot, as `systemctl enable` would for `WantedBy=multi-user.target`.

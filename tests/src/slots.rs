@@ -34,6 +34,16 @@ pub fn host_ip(slot: u8, index: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, slot, 10 + index as u8)
 }
 
+/// The management address of host `index` in `slot`, 127.0.s.(100+i): a machine's sshd listens
+/// there too and etcd does not, as on hosts that Ansible reaches by a management network.
+pub fn management_ip(slot: u8, index: usize) -> Ipv4Addr {
+    assert!(
+        (1..=MAX_HOSTS).contains(&index),
+        "host index {index} out of 1..={MAX_HOSTS}"
+    );
+    Ipv4Addr::new(127, 0, slot, 100 + index as u8)
+}
+
 /// An exclusive claim on a slot; dropping it (or exiting) releases the slot.
 #[derive(Debug)]
 pub struct SlotLock {

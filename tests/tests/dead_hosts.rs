@@ -66,3 +66,55 @@ fn a_dead_first_host_does_not_stop_health_backup_or_its_own_removal() {
     }
     assert_eq!(lab.count_keys("/dead/").unwrap(), 200);
 }
+
+/// An inventory shaped like openshift-ansible's: host names that resolve nowhere, `ansible_host`
+/// a management address where etcd does not listen, no etcd variable at all. The playbooks take
+/// etcd's name and URLs from each host's etcd.conf: health sees a healthy cluster, and
+/// restore-quorum finds nothing to do instead of re-forming it.
+#[test]
+fn an_openshift_ansible_inventory_is_read_from_the_hosts() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.put_keys("/found/", 50).unwrap();
+    let ids: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+    let text = read(&lab.inventory_path());
+    let mut inv = String::new();
+    for line in text.lines() {
+        let mut out = line.replace("etcd_ca_host=etcd1", "etcd_ca_host=ose3-etcd1.example.com");
+        for h in lab.hosts() {
+            let m = lab.machine(&h.name).unwrap();
+            if line.starts_with(&format!("{} ", h.name)) || line == h.name {
+                out = format!(
+                    "ose3-{}.example.com ansible_host={}",
+                    h.name, m.management_ip
+                );
+            }
+        }
+        inv.push_str(&out);
+        inv.push('\n');
+    }
+    let path = lab.dir().join("openshift-hosts");
+    std::fs::write(&path, &inv).unwrap();
+    assert!(!inv.contains("etcd_ip") && !inv.contains("etcd_client_url"));
+
+    let run = ansible::playbook(&path, "playbooks/health.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("quorum ok: 3 of 3 voting members healthy"),
+        "{}",
+        run.stdout
+    );
+    let run = ansible::playbook(&path, "playbooks/restore-quorum.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("Nothing to do"), "{}", run.stdout);
+    assert_eq!(run.total("changed"), 0, "{}", run.stdout);
+    assert_eq!(
+        lab.member_list()
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(lab.count_keys("/found/").unwrap(), 50);
+}

@@ -450,7 +450,7 @@ fn a_healthy_cluster_the_play_cannot_see_is_not_re_formed() {
     let run = ansible::playbook(
         &lab.inventory_path(),
         PLAY,
-        &["-e", "etcd_client_port=2399"],
+        &["-e", "etcd_client_url=https://{{ ansible_host }}:2399"],
     );
     assert!(!run.ok(), "{}", run.describe());
     assert!(

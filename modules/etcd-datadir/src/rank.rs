@@ -179,8 +179,8 @@ impl fmt::Display for RankError {
 
 impl std::error::Error for RankError {}
 
-/// What an eligible candidate is sorted by: kept index, consistent_index, last entry.
-type SortKey = (u64, u64, LogId);
+/// What an eligible candidate is sorted by: kept index, WAL commit, consistent_index, last entry.
+type SortKey = (u64, u64, u64, LogId);
 
 /// The numbers a candidate is ranked by, from either source.
 struct Numbers {
@@ -311,6 +311,7 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
         let key = match (&n, &excluded) {
             (Some(n), None) => Some((
                 n.kept().unwrap_or(0),
+                n.commit.unwrap_or(0),
                 n.consistent_index.unwrap_or(0),
                 n.last_entry.unwrap_or_default(),
             )),
@@ -334,14 +335,15 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
             key,
         ));
     }
-    // Best first: most kept (the WAL commit), then the most applied, then the longer log by
-    // (term, index), then host name.
+    // Best first: most kept, then the WAL that already records it (no commit record to add),
+    // then the most applied, then the longer log by (term, index), then host name.
     let mut eligible: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].1.is_some()).collect();
     eligible.sort_by(|&a, &b| {
         let (ka, kb) = (rows[a].1.unwrap_or_default(), rows[b].1.unwrap_or_default());
         kb.0.cmp(&ka.0)
             .then(kb.1.cmp(&ka.1))
-            .then((kb.2.term, kb.2.index).cmp(&(ka.2.term, ka.2.index)))
+            .then(kb.2.cmp(&ka.2))
+            .then((kb.3.term, kb.3.index).cmp(&(ka.3.term, ka.3.index)))
             .then(rows[a].0.host.cmp(&rows[b].0.host))
     });
     let best_kept = eligible.first().and_then(|&i| rows[i].1).map(|k| k.0);
@@ -360,16 +362,18 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
         .collect();
     let tie = tied.len() > 1;
     let tie_break = tie.then(|| {
-        let keys: Vec<(u64, LogId)> = tied
+        let keys: Vec<(u64, u64, LogId)> = tied
             .iter()
-            .filter_map(|&i| rows[i].1.map(|k| (k.1, k.2)))
+            .filter_map(|&i| rows[i].1.map(|k| (k.1, k.2, k.3)))
             .collect();
         let top = keys.first().copied().unwrap_or_default();
         let rest = || keys.iter().skip(1);
+        let log = |l: LogId| (l.term, l.index);
         if rest().all(|k| k.0 != top.0) {
+            "WAL commit (the log already records it committed)".to_string()
+        } else if rest().all(|k| (k.0, k.1) != (top.0, top.1)) {
             "consistent_index (the backend applied more)".to_string()
-        } else if rest().all(|k| k.0 != top.0 || (k.1.term, k.1.index) != (top.1.term, top.1.index))
-        {
+        } else if rest().all(|k| (k.0, k.1) != (top.0, top.1) || log(k.2) != log(top.2)) {
             "last entry (term, index)".to_string()
         } else {
             "host name (byte order), the logs being equal".to_string()

@@ -379,3 +379,16 @@ fn candidates_from_module_json() {
     assert!(candidates_from_value(&json!("x")).is_err());
     assert!(candidates_from_value(&json!([{"host": "a", "data": {"member_id": "zz"}}])).is_err());
 }
+
+/// The lab's case: both keep 16 once applied entries are recorded, one WAL already says so: it
+/// is taken, so nothing needs writing.
+#[test]
+fn equal_keeps_go_to_the_wal_that_already_records_the_commit() {
+    let r = best(&[dir("etcd2", 12, 16, (2, 16)), dir("etcd3", 16, 16, (2, 16))]);
+    assert_eq!(r.survivor, "etcd3");
+    assert!(r.tie);
+    assert_eq!(
+        r.tie_break.as_deref(),
+        Some("WAL commit (the log already records it committed)")
+    );
+}

@@ -4,6 +4,7 @@
 //! that must change are touched; the operator's comments and quoting stay.
 
 mod checks;
+mod member;
 mod report;
 mod request;
 
@@ -21,6 +22,14 @@ fn spec() -> ModuleSpec {
         Opt::path("path")
             .default("/etc/etcd/etcd.conf")
             .help("the EnvironmentFile etcd reads"),
+    )
+    .option(
+        Opt::str("state")
+            .default("present")
+            .choices(["present", "read"])
+            .help(
+                "present: make the edits asked for; read: only report the file (settings, member)",
+            ),
     )
     .option(Opt::dict("settings").help("KEY: value to set; null removes the key's line"))
     .option(
@@ -49,8 +58,22 @@ fn spec() -> ModuleSpec {
 
 fn main() {
     run(spec(), |m| {
-        let request = Request::from_params(&m.params)?;
         let path = m.params.path("path").unwrap_or_default();
+        if m.params.str("state") == Some("read") {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ansible_module::Failure::new(format!("reading {}: {e}", path.display()))
+            })?;
+            let conf = EnvFile::parse(&text).map_err(|e| {
+                ansible_module::Failure::new(format!("reading {}: {e}", path.display()))
+            })?;
+            return Ok(ansible_module::Response::new()
+                .changed(false)
+                .msg(format!("read {}", path.display()))
+                .set("settings", report::settings(&conf))
+                .set("initial_cluster", report::initial_cluster(&conf))
+                .set("member", member::member(&conf)));
+        }
+        let request = Request::from_params(&m.params)?;
         let outcome = edit_file(m, &path, checks::validate, |text| {
             let mut conf = EnvFile::parse(text)?;
             request.apply(&mut conf)?;
