@@ -392,6 +392,7 @@ impl Machine {
 /// error saying plainly why machines cannot run here.
 pub fn tree() -> Result<PathBuf> {
     available()?;
+    raise_inotify_instances()?;
     let script = crate::ansible::repo_root().join(TREE_SCRIPT);
     let out = Command::new("bash")
         .arg(&script)
@@ -415,6 +416,24 @@ pub fn tree() -> Result<PathBuf> {
         )));
     }
     Ok(path)
+}
+
+/// Every machine's systemd, journald, logind and dbus each take inotify instances, all counted
+/// against root here (no user namespaces): the kernel's default of 128 lets a few labs boot and
+/// then makes the next machine's PID 1 fail. Raised, never lowered.
+const INOTIFY_INSTANCES: u64 = 8192;
+
+fn raise_inotify_instances() -> Result<()> {
+    let path = "/proc/sys/fs/inotify/max_user_instances";
+    let now: u64 = fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    if now < INOTIFY_INSTANCES {
+        fs::write(path, INOTIFY_INSTANCES.to_string())
+            .with_context(|| format!("raising {path} from {now} to {INOTIFY_INSTANCES}"))?;
+    }
+    Ok(())
 }
 
 /// Whether this machine can run lab machines: root, a cgroup hierarchy to start them from,
