@@ -63,14 +63,16 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
     let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
     assert!(!run.ok(), "{}", run.describe());
     assert!(
-        run.stdout.contains("Refusing to add members: voting member etcd3"),
+        run.stdout
+            .contains("Refusing to add members: voting member etcd3"),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains("host etcd3"), "{}", run.stdout);
     assert!(run.stdout.contains("replace-member.yml"), "{}", run.stdout);
     assert!(
-        !run.stdout.contains("TASK [Issue the server and peer certificates"),
+        !run.stdout
+            .contains("TASK [Issue the server and peer certificates"),
         "{}",
         run.stdout
     );
@@ -103,7 +105,8 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
     assert_eq!(files(&lab, &up), before);
 
     // Cut right after the removal, as a lost controller session cuts it.
-    let run = ansible::playbook_cut_after(&inv, "playbooks/replace-member.yml", &args, REMOVAL_TASK);
+    let run =
+        ansible::playbook_cut_after(&inv, "playbooks/replace-member.yml", &args, REMOVAL_TASK);
     assert_eq!(run.code, -9, "not cut after the removal: {}", run.stdout);
     assert_eq!(members(&lab), voters(&["etcd1", "etcd2"]));
 
@@ -144,6 +147,17 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
     }
     let conf = EnvFile::parse(&read(&spare.etcd_conf())).unwrap();
     assert_eq!(conf.get("ETCD_INITIAL_CLUSTER_STATE"), Some("existing"));
+    // Nothing left to do.
+    let before = files(&lab, &up);
+    let run = ansible::playbook(&inv, "playbooks/replace-member.yml", &args);
+    assert_eq!(run.code, 4, "{}", run.describe());
+    assert_eq!(run.total("changed"), 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("etcd4 already added, finish its join"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(files(&lab, &up), before);
     lab.put_keys("/after-replace/", 10).unwrap();
     assert_eq!(lab.count_keys("/after-replace/").unwrap(), 10);
 }
