@@ -40,7 +40,10 @@ for doc in modules/*/*.yml; do
 done
 
 for pb in playbooks/*.yml; do
-    install -m 0644 "$pb" "$tree/playbooks/$(basename "$pb" | tr - _)"
+    dest="$tree/playbooks/$(basename "$pb" | tr - _)"
+    install -m 0644 "$pb" "$dest"
+    # A playbook that imports another (replace-member.yml) names it by its renamed file.
+    sed -i -E ':a; s/(import_playbook: [A-Za-z0-9_]*)-/\1_/; ta' "$dest"
 done
 # Task files (and anything else the playbooks read relative to themselves) stay beside them:
 # a collection playbook's base directory is the collection's playbooks/.
