@@ -318,7 +318,16 @@ impl Lab {
             m.boot()?;
         }
         for m in &self.machines {
-            m.wait_booted(machine::BOOT_TIMEOUT)?;
+            if let Err(first) = m.wait_booted(machine::BOOT_TIMEOUT) {
+                // nspawn that exits at once (seen when many machines boot side by side) gets
+                // one more try, saying why; a machine that hangs does not.
+                if m.is_up() {
+                    return Err(first);
+                }
+                eprintln!("etcd-lab: booting {} again: {first}", m.host);
+                m.boot()?;
+                m.wait_booted(machine::BOOT_TIMEOUT)?;
+            }
         }
         Ok(())
     }

@@ -209,6 +209,8 @@ impl Machine {
                 ctx()
             )));
         }
+        // A machine of an earlier lab on this slot may have left nspawn's propagation dir.
+        let _ = fs::remove_dir_all(Path::new("/run/systemd/nspawn/propagate").join(&self.name));
         let cgroups = cgroup_dirs(&self.name).with_context(ctx)?;
         for c in &cgroups {
             fs::create_dir_all(c)

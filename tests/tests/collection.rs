@@ -116,9 +116,20 @@ fn assert_contents(collection: &Path) {
     for pb in files_in(&repo_root().join("playbooks")) {
         if pb.extension().is_some_and(|e| e == "yml") {
             let name = pb.file_name().unwrap().to_str().unwrap().replace('-', "_");
+            // The same file, but for the playbooks it imports, named as the collection names them.
+            let text = std::fs::read_to_string(&pb).unwrap();
+            let expected: String = text
+                .lines()
+                .map(|l| match l.split_once("import_playbook: ") {
+                    Some((head, target)) => {
+                        format!("{head}import_playbook: {}\n", target.replace('-', "_"))
+                    }
+                    None => format!("{l}\n"),
+                })
+                .collect();
             assert_eq!(
                 std::fs::read(collection.join("playbooks").join(&name)).ok(),
-                Some(std::fs::read(&pb).unwrap()),
+                Some(expected.into_bytes()),
                 "playbooks/{name}"
             );
         }
@@ -236,8 +247,13 @@ fn installed_collection_documents_its_modules_and_runs_its_playbooks_by_fqcn() {
     }
     let hosts = files_in(&fetch);
     assert_eq!(hosts.len(), 1, "one snapshot: {hosts:?}");
-    let snapshots = files_in(&hosts[0]);
+    // The snapshot and the manifest that lists it (and a v2 export, when there is v2 data).
+    let snapshots: Vec<_> = files_in(&hosts[0])
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "db"))
+        .collect();
     assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    assert!(hosts[0].join("MANIFEST.json").is_file());
     let out = lab
         .etcdctl([
             "snapshot",
