@@ -76,8 +76,13 @@ for version in "$@"; do
         go build -o "$work/bin/etcd" -ldflags "-X $stamp=$sha" "$server"
         go build -o "$work/bin/etcdctl" -ldflags "-X $stamp=$sha" "$ctl"
     )
-    "$work/bin/etcd" --version | grep -q "etcd Version: $version" \
-        || { echo "build-legacy-etcd: built etcd does not report version $version" >&2; exit 1; }
+    # Read whole before matching: `etcd --version | grep -q` under pipefail fails whenever grep
+    # exits at the first line and etcd then dies of SIGPIPE writing the next.
+    reported=$("$work/bin/etcd" --version 2>&1 || true)
+    case $reported in
+        *"etcd Version: $version"*) ;;
+        *) echo "build-legacy-etcd: built etcd does not report version $version; it printed: $reported" >&2; exit 1 ;;
+    esac
     mkdir -p "$out"
     install -m 0755 "$work/bin/etcd" "$work/bin/etcdctl" "$out/"
     echo "$sum" >"$out/.source-sha256"

@@ -23,7 +23,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+if ! grep -qx x86_64-unknown-linux-musl <<<"$(rustup target list --installed)"; then
     echo "setup: adding rustup target x86_64-unknown-linux-musl"
     rustup target add x86_64-unknown-linux-musl
 fi
