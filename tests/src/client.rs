@@ -147,6 +147,47 @@ pub fn member_list(endpoints: &[String], tls: &TlsFiles) -> Result<Vec<Member>> 
     .context("listing members")
 }
 
+/// Puts `value` under `key`.
+pub fn put(endpoints: &[String], tls: &TlsFiles, key: &str, value: &[u8]) -> Result<()> {
+    on_first_endpoint(endpoints, tls, |mut client| {
+        let (key, value) = (key.to_string(), value.to_vec());
+        async move { timed(client.put(key, value, None)).await.map(drop) }
+    })
+    .with_context(|| format!("putting {key:?}"))
+}
+
+/// Overwrites `key` with `value_bytes` of data again and again (each revision keeps its copy
+/// until a compaction) until etcd refuses with "database space exceeded", the NOSPACE alarm;
+/// returns how many puts it took. Fails after `max_puts` without the refusal.
+pub fn fill_until_nospace(
+    endpoints: &[String],
+    tls: &TlsFiles,
+    key: &str,
+    value_bytes: usize,
+    max_puts: usize,
+) -> Result<usize> {
+    on_first_endpoint(endpoints, tls, |mut client| {
+        let key = key.to_string();
+        async move {
+            for i in 0..max_puts {
+                // Different (printable) bytes each time, so nothing below etcd can share them.
+                let value: Vec<u8> = (0..value_bytes)
+                    .map(|b| b"abcdefghijklmnopqrstuvwxyz"[(b ^ i) % 26])
+                    .collect();
+                match timed(client.put(key.clone(), value, None)).await {
+                    Ok(_) => {}
+                    Err(e) if e.to_string().contains("database space exceeded") => return Ok(i),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(Error::msg(format!(
+                "{max_puts} puts of {value_bytes} bytes and no NOSPACE"
+            )))
+        }
+    })
+    .with_context(|| format!("filling the quota through {key:?}"))
+}
+
 /// Runs `op` against each endpoint in turn until one succeeds; the error lists every failure.
 fn on_first_endpoint<T, F, Fut>(endpoints: &[String], tls: &TlsFiles, op: F) -> Result<T>
 where

@@ -47,6 +47,9 @@ pub struct LabOptions {
     /// Serve the v2 API too (`ETCD_ENABLE_V2=true`), as etcd 3.2/3.3 did by default: clusters
     /// upgraded from OpenShift 3.x keep flannel's config in the v2 store. Default false.
     pub enable_v2: bool,
+    /// `ETCD_QUOTA_BACKEND_BYTES` on every host: a quota small enough to fill in a test makes
+    /// etcd raise NOSPACE. Default None (etcd's own, 2 GiB).
+    pub quota_backend_bytes: Option<u64>,
 }
 
 impl LabOptions {
@@ -105,6 +108,7 @@ impl Default for LabOptions {
             machines: false,
             etcd: EtcdBuild::default(),
             enable_v2: false,
+            quota_backend_bytes: None,
         }
     }
 }
@@ -201,6 +205,11 @@ impl Lab {
         if opts.enable_v2 {
             for h in &hosts {
                 layout::enable_v2(h)?;
+            }
+        }
+        if let Some(bytes) = opts.quota_backend_bytes {
+            for h in &hosts {
+                layout::set_quota(h, bytes)?;
             }
         }
         if opts.machines {
@@ -573,6 +582,28 @@ impl Lab {
         client::get(&self.live_endpoints(), &self.tls, key)?
             .map(|v| String::from_utf8(v).with_context(|| format!("value of {key:?} is not UTF-8")))
             .transpose()
+    }
+
+    /// Puts one key (through the first live member).
+    pub fn put(&self, key: &str, value: &[u8]) -> Result<()> {
+        client::put(&self.live_endpoints(), &self.tls, key, value)
+    }
+
+    /// Overwrites `key` with `value_bytes`-byte values until etcd raises NOSPACE
+    /// ([`client::fill_until_nospace`]); returns the number of puts it took.
+    pub fn fill_until_nospace(
+        &self,
+        key: &str,
+        value_bytes: usize,
+        max_puts: usize,
+    ) -> Result<usize> {
+        client::fill_until_nospace(
+            &self.live_endpoints(),
+            &self.tls,
+            key,
+            value_bytes,
+            max_puts,
+        )
     }
 
     /// The cluster's members, as etcd sees them.

@@ -276,3 +276,21 @@ pub fn enable_v2(host: &Host) -> Result<()> {
     }
     write_public(&path, on.as_bytes())
 }
+
+/// Sets `ETCD_QUOTA_BACKEND_BYTES` in place of the RPM's commented default line.
+pub fn set_quota(host: &Host, bytes: u64) -> Result<()> {
+    let path = host.etcd_conf();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("#ETCD_QUOTA_BACKEND_BYTES="))
+        .ok_or_else(|| {
+            crate::error::Error::msg(format!(
+                "{}: no #ETCD_QUOTA_BACKEND_BYTES line",
+                path.display()
+            ))
+        })?;
+    let set = text.replacen(line, &format!("ETCD_QUOTA_BACKEND_BYTES={bytes}"), 1);
+    write_public(&path, set.as_bytes())
+}

@@ -2,6 +2,7 @@
 //! front, endpoints probed concurrently under one deadline, and the quorum arithmetic every
 //! verdict and guard rail uses.
 
+pub mod bytes;
 mod cluster;
 mod conn;
 mod endpoint;

@@ -1,5 +1,6 @@
 //! The at-a-glance view playbooks print: one line per endpoint, columns aligned.
 
+use etcd_api::bytes::human as human_bytes;
 use etcd_api::ClusterView;
 
 pub fn table(v: &ClusterView) -> Vec<String> {
@@ -51,31 +52,4 @@ pub fn table(v: &ClusterView) -> Vec<String> {
             cells.join("  ").trim_end().to_string()
         })
         .collect()
-}
-
-fn human_bytes(n: i64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn sizes_read_like_etcdctl_table_output() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(24576), "24.0 KiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024 + 512 * 1024), "3.5 MiB");
-    }
 }

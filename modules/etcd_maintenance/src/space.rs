@@ -1,0 +1,145 @@
+//! Compaction to the current revision and disarming NOSPACE: the two steps around a
+//! defragmentation that make a full cluster writable again.
+
+use crate::plan::{self, Disarm};
+use crate::{alarm_list, common, members, size_lines, Settings};
+use ansible_module::{Failure, Response};
+use etcd_api::etcd_client::{AlarmAction, AlarmOptions, AlarmType, CompactionOptions, GetOptions};
+use etcd_api::ConnOpts;
+
+/// Compacts to the revision the cluster is at (physically: the freed pages exist when this
+/// returns, so a defragmentation right after reclaims them). Already compacted there: no change.
+pub async fn compact(conn: &ConnOpts, check: bool) -> Result<Response, Failure> {
+    let view = members::view_with_quorum(conn).await?;
+    let mut client = view
+        .healthy_client
+        .clone()
+        .ok_or_else(|| Failure::new("no healthy member answered: cannot compact"))?;
+    let revision = conn
+        .bounded(client.get("compaction-probe", None))
+        .await
+        .map_err(|e| Failure::new(format!("reading the current revision: {e}")))?
+        .header()
+        .map(|h| h.revision())
+        .unwrap_or(0);
+    let sizes = members::sizes(conn, &view, i64::MAX).await?;
+    let done = |changed: bool, msg: String| {
+        Ok(common(Response::new(), &view, &sizes)
+            .changed(changed)
+            .msg(msg)
+            .set("revision", revision))
+    };
+    // A range at revision R-1 fails as compacted exactly when the store was compacted at R.
+    let already = revision <= 1 || {
+        let opts = GetOptions::new()
+            .with_revision(revision - 1)
+            .with_count_only();
+        match conn
+            .bounded(client.get("compaction-probe", Some(opts)))
+            .await
+        {
+            Ok(_) => false,
+            Err(e) if e.contains("compacted") => true,
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "asking whether revision {} is compacted: {e}",
+                    revision - 1
+                )))
+            }
+        }
+    };
+    if already {
+        return done(false, format!("already compacted to revision {revision}"));
+    }
+    if check {
+        return done(true, format!("would compact to revision {revision}"));
+    }
+    let opts = CompactionOptions::new().with_physical();
+    match conn.bounded(client.compact(revision, Some(opts))).await {
+        Ok(_) => done(true, format!("compacted to revision {revision}")),
+        // Another client (kube-apiserver compacts every 5 minutes) got there first.
+        Err(e) if e.contains("compacted") => {
+            done(false, format!("already compacted to revision {revision}"))
+        }
+        Err(e) => Err(Failure::new(format!(
+            "compacting to revision {revision}: {e}"
+        ))),
+    }
+}
+
+/// Disarms NOSPACE when every member is below its quota; refuses, naming the members over it,
+/// otherwise (in check mode it only says so: the defragmentation before it has not run).
+pub async fn disarm(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Response, Failure> {
+    let view = members::view_with_quorum(conn).await?;
+    let sizes = members::sizes(conn, &view, s.quota).await?;
+    let alarms = members::alarms(&view);
+    let resp = |changed: bool, msg: String| {
+        common(Response::new(), &view, &sizes)
+            .changed(changed)
+            .msg(msg)
+            .set("alarms", &alarms)
+    };
+    let nospace = match plan::disarm_decision(&alarms, &sizes, view.members.len()) {
+        Disarm::Nothing => {
+            let mut r = resp(false, format!("no NOSPACE alarm ({})", size_lines(&sizes)));
+            let others: Vec<_> = alarms
+                .iter()
+                .filter(|a| a.alarm != "NOSPACE")
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                r.warn(format!(
+                    "left as they are (not NOSPACE: look at the data first): {}",
+                    alarm_list(&others)
+                ));
+            }
+            return Ok(r);
+        }
+        Disarm::Keep(why) if check => {
+            let mut r = resp(false, format!("would keep it: {why}"));
+            r.warn(why);
+            return Ok(r);
+        }
+        Disarm::Keep(why) => {
+            return Err(Failure::new(why)
+                .with("alarms", &alarms)
+                .with("members", &sizes))
+        }
+        Disarm::Disarm(nospace) => nospace,
+    };
+    if check {
+        return Ok(resp(
+            true,
+            format!(
+                "would disarm {} ({})",
+                alarm_list(&nospace),
+                size_lines(&sizes)
+            ),
+        ));
+    }
+    let mut client = view
+        .healthy_client
+        .clone()
+        .ok_or_else(|| Failure::new("no healthy member answered: cannot disarm"))?;
+    for a in &nospace {
+        let mut opts = AlarmOptions::new();
+        opts.with_member(a.raw_member_id);
+        conn.bounded(client.alarm(AlarmAction::Deactivate, AlarmType::Nospace, Some(opts)))
+            .await
+            .map_err(|e| Failure::new(format!("disarming NOSPACE on {}: {e}", a.member_id)))?;
+    }
+    let after = members::alarms(&members::view_with_quorum(conn).await?);
+    if after.iter().any(|a| a.alarm == "NOSPACE") {
+        return Err(Failure::new(format!(
+            "NOSPACE is still active after disarming it: {} (a member over its quota raised it \
+             again?)",
+            alarm_list(&after)
+        ))
+        .with("alarms", &after));
+    }
+    Ok(resp(
+        true,
+        format!("disarmed {} ({})", alarm_list(&nospace), size_lines(&sizes)),
+    )
+    .set("alarms", &after))
+}
