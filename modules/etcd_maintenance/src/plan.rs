@@ -66,7 +66,7 @@ pub struct ActiveAlarm {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Disarm {
+pub enum NoSpace {
     /// No NOSPACE alarm is active.
     Nothing,
     /// Every member is below its quota: these NOSPACE alarms may go.
@@ -89,14 +89,14 @@ pub fn too_full(m: &MemberSize) -> bool {
 /// [`DISARM_BELOW_PERCENT`] of its quota: a member above it raises the alarm again at the
 /// next writes, and a member whose size is unknown may be above it. Other alarms (CORRUPT) are never disarmed here: they need an
 /// operator to look at the data.
-pub fn disarm_decision(alarms: &[ActiveAlarm], members: &[MemberSize], voting: usize) -> Disarm {
+pub fn disarm_decision(alarms: &[ActiveAlarm], members: &[MemberSize], voting: usize) -> NoSpace {
     let nospace: Vec<ActiveAlarm> = alarms
         .iter()
         .filter(|a| a.alarm == "NOSPACE")
         .cloned()
         .collect();
     if nospace.is_empty() {
-        return Disarm::Nothing;
+        return NoSpace::Nothing;
     }
     let over: Vec<String> = members
         .iter()
@@ -111,20 +111,20 @@ pub fn disarm_decision(alarms: &[ActiveAlarm], members: &[MemberSize], voting: u
         })
         .collect();
     if !over.is_empty() {
-        return Disarm::Keep(format!(
+        return NoSpace::Keep(format!(
             "NOSPACE kept (it is disarmed only below {DISARM_BELOW_PERCENT}% of the quota): {}; compact (etcd_defrag_compact=true) or delete data and defragment \
              again, or raise ETCD_QUOTA_BACKEND_BYTES",
             over.join(", ")
         ));
     }
     if members.len() < voting {
-        return Disarm::Keep(format!(
+        return NoSpace::Keep(format!(
             "NOSPACE kept: only {} of {voting} members reported their db size, and one that did \
              not may be over its quota",
             members.len()
         ));
     }
-    Disarm::Disarm(nospace)
+    NoSpace::Disarm(nospace)
 }
 
 #[cfg(test)]
@@ -208,15 +208,15 @@ mod tests {
             m(2, "etcd2", false, 2 * MIB, Some(MIB)),
             m(3, "etcd3", false, MIB, Some(MIB)),
         ];
-        assert_eq!(disarm_decision(&[], &below, 3), Disarm::Nothing);
+        assert_eq!(disarm_decision(&[], &below, 3), NoSpace::Nothing);
         assert_eq!(
             disarm_decision(&[nospace(2)], &below, 3),
-            Disarm::Disarm(vec![nospace(2)])
+            NoSpace::Disarm(vec![nospace(2)])
         );
 
         let mut one_over = below.clone();
         one_over[2].db_size = 8 * MIB;
-        let Disarm::Keep(why) = disarm_decision(&[nospace(2)], &one_over, 3) else {
+        let NoSpace::Keep(why) = disarm_decision(&[nospace(2)], &one_over, 3) else {
             panic!("disarmed with etcd3 at its quota");
         };
         assert!(
@@ -229,16 +229,16 @@ mod tests {
         nearly[0].db_size = 7 * MIB + MIB / 2;
         assert!(matches!(
             disarm_decision(&[nospace(2)], &nearly, 3),
-            Disarm::Keep(_)
+            NoSpace::Keep(_)
         ));
         nearly[0].db_size = 7 * MIB;
         assert!(matches!(
             disarm_decision(&[nospace(2)], &nearly, 3),
-            Disarm::Disarm(_)
+            NoSpace::Disarm(_)
         ));
 
         // A member that did not report may be over its quota.
-        let Disarm::Keep(why) = disarm_decision(&[nospace(2)], &below[..2], 3) else {
+        let NoSpace::Keep(why) = disarm_decision(&[nospace(2)], &below[..2], 3) else {
             panic!("disarmed without etcd3's size");
         };
         assert!(why.contains("only 2 of 3"), "{why}");
@@ -251,10 +251,13 @@ mod tests {
             ..nospace(1)
         };
         let ms = [m(1, "etcd1", true, MIB, Some(MIB))];
-        assert_eq!(disarm_decision(&[corrupt.clone()], &ms, 1), Disarm::Nothing);
+        assert_eq!(
+            disarm_decision(std::slice::from_ref(&corrupt), &ms, 1),
+            NoSpace::Nothing
+        );
         assert_eq!(
             disarm_decision(&[corrupt, nospace(1)], &ms, 1),
-            Disarm::Disarm(vec![nospace(1)])
+            NoSpace::Disarm(vec![nospace(1)])
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Compaction to the current revision and disarming NOSPACE: the two steps around a
 //! defragmentation that make a full cluster writable again.
 
-use crate::plan::{self, Disarm};
+use crate::plan::{self, NoSpace};
 use crate::{alarm_list, common, members, size_lines, Settings};
 use ansible_module::{Failure, Response};
 use etcd_api::etcd_client::{AlarmAction, AlarmOptions, AlarmType, CompactionOptions, GetOptions};
@@ -80,7 +80,7 @@ pub async fn disarm(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Respon
             .set("alarms", &alarms)
     };
     let nospace = match plan::disarm_decision(&alarms, &sizes, view.members.len()) {
-        Disarm::Nothing => {
+        NoSpace::Nothing => {
             let mut r = resp(false, format!("no NOSPACE alarm ({})", size_lines(&sizes)));
             let others: Vec<_> = alarms
                 .iter()
@@ -95,17 +95,17 @@ pub async fn disarm(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Respon
             }
             return Ok(r);
         }
-        Disarm::Keep(why) if check => {
+        NoSpace::Keep(why) if check => {
             let mut r = resp(false, format!("would keep it: {why}"));
             r.warn(why);
             return Ok(r);
         }
-        Disarm::Keep(why) => {
+        NoSpace::Keep(why) => {
             return Err(Failure::new(why)
                 .with("alarms", &alarms)
                 .with("members", &sizes))
         }
-        Disarm::Disarm(nospace) => nospace,
+        NoSpace::Disarm(nospace) => nospace,
     };
     if check {
         return Ok(resp(
