@@ -57,7 +57,7 @@ impl Ca {
         b.set_subject_name(&name).context("subject")?;
         b.set_issuer_name(&name).context("issuer")?;
         b.set_pubkey(&key).context("pubkey")?;
-        set_validity(&mut b)?;
+        set_validity(&mut b, DAYS)?;
         b.append_extension(
             BasicConstraints::new()
                 .critical()
@@ -88,6 +88,14 @@ impl Ca {
         })
     }
 
+    /// A CA read back from its PEM files (the lab's, from the CA host).
+    pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Ca> {
+        Ok(Ca {
+            cert: X509::from_pem(cert).context("CA cert from PEM")?,
+            key: PKey::private_key_from_pem(key).context("CA key from PEM")?,
+        })
+    }
+
     /// The CA certificate and key as PEM.
     pub fn pem(&self) -> Result<Pem> {
         Ok(Pem {
@@ -113,6 +121,18 @@ impl Ca {
         ips: &[Ipv4Addr],
         dns: &[&str],
     ) -> Result<Pem> {
+        self.issue_for_days(common_name, usage, ips, dns, DAYS)
+    }
+
+    /// [`Ca::issue`] with a validity of `days` from now: a certificate made to expire soon.
+    pub fn issue_for_days(
+        &self,
+        common_name: &str,
+        usage: Usage,
+        ips: &[Ipv4Addr],
+        dns: &[&str],
+        days: u32,
+    ) -> Result<Pem> {
         let ctx = || format!("issuing {usage:?} certificate for {common_name}");
         let key = new_key().with_context(ctx)?;
         let mut b = X509::builder().with_context(ctx)?;
@@ -124,7 +144,7 @@ impl Ca {
         b.set_issuer_name(self.cert.subject_name())
             .with_context(ctx)?;
         b.set_pubkey(&key).with_context(ctx)?;
-        set_validity(&mut b)?;
+        set_validity(&mut b, days)?;
         b.append_extension(
             BasicConstraints::new()
                 .critical()
@@ -201,12 +221,12 @@ fn name(common_name: &str) -> Result<X509Name> {
     Ok(n.build())
 }
 
-fn set_validity(b: &mut openssl::x509::X509Builder) -> Result<()> {
+fn set_validity(b: &mut openssl::x509::X509Builder, days: u32) -> Result<()> {
     // Start a day back so a clock that moves a little never makes a fresh lab's certs "not yet
     // valid".
     let not_before = Asn1Time::from_unix(now_unix() - 86_400).context("notBefore")?;
     b.set_not_before(&not_before).context("notBefore")?;
-    let not_after = Asn1Time::days_from_now(DAYS).context("notAfter")?;
+    let not_after = Asn1Time::days_from_now(days).context("notAfter")?;
     b.set_not_after(&not_after).context("notAfter")
 }
 

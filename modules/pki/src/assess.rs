@@ -127,7 +127,9 @@ pub fn reasons(ca: &Ca, existing: &Existing, wanted: &Wanted, now: i64) -> Resul
     Ok(out)
 }
 
-fn validity(cert: &X509Ref, renew_before_days: u32, now: i64) -> Result<Option<String>> {
+/// Why a certificate is due for renewal by its dates alone (expired, expiring within
+/// `renew_before_days`, not yet valid), or None: the one rule `present` and `inspected` share.
+pub fn validity(cert: &X509Ref, renew_before_days: u32, now: i64) -> Result<Option<String>> {
     let not_before = time::unix_seconds(cert.not_before())?;
     let not_after = time::unix_seconds(cert.not_after())?;
     let days = time::whole_days(now, not_after);
@@ -147,7 +149,7 @@ fn validity(cert: &X509Ref, renew_before_days: u32, now: i64) -> Result<Option<S
     })
 }
 
-fn common_name(cert: &X509Ref) -> Option<String> {
+pub fn common_name(cert: &X509Ref) -> Option<String> {
     cert.subject_name()
         .entries_by_nid(Nid::COMMONNAME)
         .next()

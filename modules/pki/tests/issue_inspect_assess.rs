@@ -347,3 +347,30 @@ fn bad_cas_are_refused_with_the_path() {
     std::fs::write(&encrypted, pem).unwrap();
     assert!(err(&ca, &encrypted).contains("is encrypted with a passphrase"));
 }
+
+#[test]
+fn days_left_decide_renewal_at_the_boundary() {
+    let dir = TempDir::new("validity");
+    let ca = load_ca(&dir, "ca");
+    let sans = sans();
+    let now = time::now();
+    let pair = issue(
+        &ca,
+        &request(&sans, Usage::Server, KeyType::Rsa2048, 10),
+        now,
+    )
+    .unwrap();
+    let cert = write_pair(&dir, &pair).cert.unwrap();
+    let day = 86_400;
+    // 10 days left: due within 30 and within 11, not within 10 (whole days left = 10).
+    assert_eq!(
+        assess::validity(&cert, 30, now).unwrap().as_deref(),
+        Some("expires in 10 days (renew_before_days 30)")
+    );
+    assert!(assess::validity(&cert, 11, now).unwrap().is_some());
+    assert_eq!(assess::validity(&cert, 9, now).unwrap(), None);
+    // A day before the end it is due even with 2 days' notice; after it, expired.
+    assert!(assess::validity(&cert, 2, now + 9 * day).unwrap().is_some());
+    let after = assess::validity(&cert, 0, now + 11 * day).unwrap().unwrap();
+    assert!(after.starts_with("expired on "), "{after}");
+}

@@ -1,0 +1,211 @@
+//! certs.yml on machines: every certificate reported; one made to expire in 5 days is found,
+//! renewed from the CA host with the cluster keeping quorum throughout (polled while the play
+//! runs), the member serving the new certificate; nothing else reissued; the CA backed up to
+//! the controller owner-only; a second run renews nothing.
+
+use lab::ansible;
+use lab::machine::tree_user;
+use lab::pki::{Ca, Usage};
+use lab::{Host, Lab, LabOptions};
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
+use openssl::x509::X509;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The certificate the member presents on its client port.
+fn served_cert(lab: &Lab, host: &Host) -> X509 {
+    let tls = lab.client_tls();
+    let mut b = SslConnector::builder(SslMethod::tls()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_certificate_file(&tls.cert, SslFiletype::PEM).unwrap();
+    b.set_private_key_file(&tls.key, SslFiletype::PEM).unwrap();
+    let tcp = std::net::TcpStream::connect((host.ip, 2379)).unwrap();
+    let ssl = b
+        .build()
+        .configure()
+        .unwrap()
+        .verify_hostname(false)
+        .connect(&host.fqdn, tcp)
+        .unwrap();
+    ssl.ssl().peer_certificate().unwrap()
+}
+
+fn file_cert(path: &std::path::Path) -> X509 {
+    X509::from_pem(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.put_keys("/certs/", 50).unwrap();
+    let (ca_host, etcd2) = (lab.host("etcd1").unwrap(), lab.host("etcd2").unwrap());
+    let ca = Ca::from_pem(
+        &std::fs::read(ca_host.ca_dir().join("ca.crt")).unwrap(),
+        &std::fs::read(ca_host.ca_dir().join("ca.key")).unwrap(),
+    )
+    .unwrap();
+
+    // etcd2's server certificate now expires in 5 days; etcd2 restarted serves it.
+    let short = ca
+        .issue_for_days(&etcd2.fqdn, Usage::Server, &[etcd2.ip], &[&etcd2.fqdn], 5)
+        .unwrap();
+    let (crt, key) = (
+        etcd2.cert_dir().join("server.crt"),
+        etcd2.cert_dir().join("server.key"),
+    );
+    std::fs::write(&crt, &short.cert).unwrap();
+    std::fs::write(&key, &short.key).unwrap();
+    let (uid, gid) = tree_user(&etcd2.root, "etcd").unwrap();
+    for p in [&crt, &key] {
+        std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+    }
+    lab.stop("etcd2").unwrap();
+    lab.start("etcd2").unwrap();
+    lab.wait_healthy(&["etcd2"], Duration::from_secs(30))
+        .unwrap();
+    let old_cert = file_cert(&crt);
+    let old_not_after = old_cert.not_after();
+    assert_eq!(
+        served_cert(&lab, etcd2).to_der().unwrap(),
+        file_cert(&crt).to_der().unwrap()
+    );
+    let others_before: Vec<Vec<u8>> = ["etcd1", "etcd3"]
+        .iter()
+        .flat_map(|h| {
+            let d = lab.host(h).unwrap().cert_dir();
+            [
+                std::fs::read(d.join("server.crt")).unwrap(),
+                std::fs::read(d.join("peer.crt")).unwrap(),
+            ]
+        })
+        .collect();
+    let inv = lab.inventory_path();
+
+    // Report only: the expiring certificate named, nothing written.
+    let run = ansible::playbook(&inv, "playbooks/certs.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    let line = format!(
+        "/etc/etcd/server.crt: server certificate for CN={}",
+        etcd2.fqdn
+    );
+    assert!(run.stdout.contains(&line), "{}", run.stdout);
+    assert!(run.stdout.contains("(4 days)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("master.etcd-client.crt: client certificate"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(std::fs::read(&crt).unwrap(), short.cert);
+
+    // Renewal, with every member's health polled while the play runs.
+    let backup = lab.dir().join("ca-backup");
+    let done = AtomicBool::new(false);
+    let (run, samples) = std::thread::scope(|s| {
+        let poller = s.spawn(|| {
+            let mut samples = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let healthy = ["etcd1", "etcd2", "etcd3"]
+                    .iter()
+                    .filter(|h| lab.is_healthy(h).unwrap_or(false))
+                    .count();
+                samples.push(healthy);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            samples
+        });
+        let run = ansible::playbook(
+            &inv,
+            "playbooks/certs.yml",
+            &[
+                "-e",
+                "etcd_certs_renew=true",
+                "-e",
+                "etcd_cert_renew_days=30",
+                "-e",
+                &format!("etcd_ca_backup_fetch_dir={}", backup.display()),
+            ],
+        );
+        done.store(true, Ordering::Relaxed);
+        (run, poller.join().unwrap())
+    });
+    assert!(run.ok(), "{}", run.describe());
+    assert!(samples.len() > 5, "{samples:?}");
+    assert!(
+        samples.iter().all(|n| *n >= 2),
+        "quorum lost during the renewal: healthy members per sample {samples:?}"
+    );
+
+    // The new certificate: later not_after, signed by the CA, same SANs; etcd2 serves it.
+    let renewed = file_cert(&crt);
+    let diff = old_not_after.diff(renewed.not_after()).unwrap();
+    assert!(diff.days > 1000, "{diff:?}");
+    let ca_cert = X509::from_pem(&ca.pem().unwrap().cert).unwrap();
+    assert!(
+        renewed.verify(&ca_cert.public_key().unwrap()).unwrap(),
+        "not signed by the lab CA"
+    );
+    let sans: Vec<String> = renewed
+        .subject_alt_names()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            n.ipaddress()
+                .map(|ip| format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]))
+                .or_else(|| n.dnsname().map(str::to_string))
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        sans.contains(&etcd2.ip.to_string()) && sans.contains(&etcd2.fqdn),
+        "{sans:?}"
+    );
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(
+        served_cert(&lab, etcd2).to_der().unwrap(),
+        renewed.to_der().unwrap(),
+        "etcd2 does not serve the renewed certificate"
+    );
+    lab.wait_healthy(&["etcd1", "etcd2", "etcd3"], Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(lab.count_keys("/certs/").unwrap(), 50);
+    // Nothing that was not due was reissued.
+    let others_after: Vec<Vec<u8>> = ["etcd1", "etcd3"]
+        .iter()
+        .flat_map(|h| {
+            let d = lab.host(h).unwrap().cert_dir();
+            [
+                std::fs::read(d.join("server.crt")).unwrap(),
+                std::fs::read(d.join("peer.crt")).unwrap(),
+            ]
+        })
+        .collect();
+    assert_eq!(others_before, others_after);
+
+    // The CA, on the controller, owner-only.
+    let dir = backup.join("etcd1");
+    assert_eq!(mode(&backup), 0o700);
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["ca.crt", "ca.key"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(ca_host.ca_dir().join(f)).unwrap()
+        );
+    }
+
+    // Nothing due any more: a second run renews nothing.
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/certs.yml",
+        &["-e", "etcd_certs_renew=true"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert!(!run.stdout.contains("renewing on"), "{}", run.stdout);
+    assert_eq!(file_cert(&crt).to_der().unwrap(), renewed.to_der().unwrap());
+}
