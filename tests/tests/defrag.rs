@@ -162,3 +162,42 @@ fn nospace_is_cleared_leader_last_every_key_intact() {
         false
     );
 }
+
+/// The module itself, on a process lab: a member down makes a defragmentation refuse, naming
+/// it (it could not be defragmented, and blocking another member could cost quorum); without
+/// quorum every state refuses.
+#[test]
+fn maintenance_refuses_a_member_down_and_a_cluster_without_quorum() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let tls = lab.client_tls();
+    let args = |state: &str| {
+        serde_json::json!({
+            "endpoints": lab.endpoints(), "ca_cert": tls.ca, "client_cert": tls.cert,
+            "client_key": tls.key, "state": state, "timeout": 2,
+        })
+    };
+    lab.kill("etcd3").unwrap();
+    lab.wait_healthy(&["etcd1", "etcd2"], std::time::Duration::from_secs(30))
+        .unwrap();
+    let (v, code) = ansible::direct("etcd_maintenance", &args("defragmented"), &[]);
+    assert_ne!(code, 0, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("refusing to defragment: etcd3 not healthy"),
+        "{msg}"
+    );
+    let (v, code) = ansible::direct("etcd_maintenance", &args("status"), &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["unhealthy"], serde_json::json!(["etcd3"]), "{v}");
+
+    lab.kill("etcd2").unwrap();
+    for state in ["status", "compacted", "defragmented", "disarmed"] {
+        let (v, code) = ansible::direct("etcd_maintenance", &args(state), &[]);
+        assert_ne!(code, 0, "{state}: {v}");
+        let msg = v["msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with("refusing: the cluster has no quorum (0 of 3 voting members healthy"),
+            "{state}: {msg}"
+        );
+    }
+}
