@@ -103,6 +103,28 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     );
     assert_eq!(std::fs::read(&crt).unwrap(), short.cert);
 
+    // Check mode: names what it would renew, writes nothing, restarts nothing.
+    let pid = lab.pid("etcd2").unwrap();
+    let run = ansible::playbook(
+        &inv,
+        "playbooks/certs.yml",
+        &["--check", "-e", "etcd_certs_renew=true"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("would renew on etcd2: /etc/etcd/server.crt: expires in 4 days"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("would renew on etcd1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(std::fs::read(&crt).unwrap(), short.cert);
+    assert_eq!(lab.pid("etcd2").unwrap(), pid, "check mode restarted etcd2");
+
     // Renewal, with every member's health polled while the play runs.
     let backup = lab.dir().join("ca-backup");
     let done = AtomicBool::new(false);
