@@ -9,18 +9,27 @@ use etcd_client::{Client, ConnectOptions};
 use std::time::Duration;
 
 /// The options `endpoints`, `ca_cert`, `client_cert`, `client_key`, `timeout`, with the same
-/// meaning in etcd_health, etcd_member and etcd_snapshot.
+/// meaning in etcd_health, etcd_member and etcd_snapshot: the one place their docs are written
+/// (a module that means more by one says so with `ModuleSpec::describe`).
 pub fn connection_options() -> Vec<Opt> {
     vec![
         Opt::list("endpoints", Kind::Str)
             .required()
-            .help("client URLs (https://host:2379); dead ones are tolerated"),
-        Opt::path("ca_cert").help("CA bundle that signed the members' server certificates"),
-        Opt::path("client_cert").help("client certificate for mutual TLS"),
-        Opt::path("client_key").help("key of client_cert (never returned)"),
+            .help("client URLs (https://host:2379); dead ones are tolerated")
+            .doc("Client URLs, C(https://host:2379). Dead ones are tolerated."),
+        Opt::path("ca_cert")
+            .help("CA bundle that signed the members' server certificates")
+            .doc("CA bundle that signed the members' server certificates."),
+        Opt::path("client_cert")
+            .help("client certificate for mutual TLS")
+            .doc("Client certificate for mutual TLS. Checked for expiry before use."),
+        Opt::path("client_key")
+            .help("key of client_cert (never returned)")
+            .doc("Key of I(client_cert). Never returned."),
         Opt::int("timeout")
             .default(5)
-            .help("seconds allowed for each endpoint's answer"),
+            .help("seconds allowed for each endpoint's answer")
+            .doc("Seconds allowed for each endpoint's answer."),
     ]
 }
 

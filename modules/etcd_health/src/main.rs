@@ -15,6 +15,10 @@ fn spec() -> ModuleSpec {
     .options(connection_options())
     .option(
         Opt::bool("fail_on_quorum_loss")
+            .doc(
+                "Fail the task when the cluster has lost quorum (the result keys are still \
+            returned).",
+            )
             .default(false)
             .help("fail the task when the cluster has lost quorum"),
     )

@@ -16,22 +16,25 @@ fn spec() -> ModuleSpec {
         "Add (learner first), update, promote or remove an etcd member, refusing changes that would cost quorum",
     )
     .options(connection_options())
-    .option(Opt::str("name").help("member name (ETCD_NAME of the member)"))
-    .option(Opt::list("peer_urls", Kind::Str).help("the member's peer URLs, https://host:2380"))
-    .option(Opt::str("id").help("member id in hex, another way to select the member"))
+    .option(Opt::str("name").doc("Member name (its C(ETCD_NAME)). Required with C(state=present).").help("member name (ETCD_NAME of the member)"))
+    .option(Opt::list("peer_urls", Kind::Str).doc("The member's peer URLs. Required with C(state=present).").help("the member's peer URLs, https://host:2380"))
+    .option(Opt::str("id").doc("Member id in hex, another way to select a member to remove or promote.").help("member id in hex, another way to select the member"))
     .option(
-        Opt::str("state")
+        Opt::str("state").doc("C(present) adds or corrects the member, C(absent) removes it, C(promoted) makes \
+            a learner a voting member.")
             .default("present")
             .choices(["present", "absent", "promoted"]),
     )
-    .option(Opt::bool("learner").help(
+    .option(Opt::bool("learner").doc("Add as a learner. Default true when every reachable member runs etcd 3.4 or \
+            later.").help(
         "add as a learner; default: true when every member runs etcd >= 3.4",
     ))
     .option(
-        Opt::bool("force")
+        Opt::bool("force").doc("Override the quorum guard rails. Never overrides the quorum-lost check.")
             .default(false)
             .help("override the quorum guard rails (never the quorum-lost check)"),
     )
+    .describe("timeout", "Seconds for each call; with C(state=promoted), also how long to wait for the learner to catch up.")
     .required_if("state", "present", &["name", "peer_urls"], false)
     .required_if("state", "absent", &["name", "peer_urls", "id"], true)
     .required_if("state", "promoted", &["name", "peer_urls", "id"], true)

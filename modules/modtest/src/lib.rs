@@ -1,6 +1,7 @@
 //! Test support for the module crates, so each crate's tests say only what its module does:
 //! run the real built binary the way Ansible does (an args file as argv[1]), on copies of the
-//! shared fixtures in a temp dir, and check the sidecar doc against the option spec.
+//! shared fixtures in a temp dir. (Sidecar docs are checked against the spec once, for every
+//! module, by the tests crate's `docs`.)
 
 pub mod contract;
 
@@ -101,66 +102,6 @@ pub fn running_as_root() -> bool {
     let probe = dir.join("probe");
     fs::write(&probe, "").unwrap();
     fs::metadata(&probe).unwrap().uid() == 0
-}
-
-/// Every option in the binary's `--spec` is documented in the sidecar with the same type,
-/// elements, required flag, default and choices, and the doc documents nothing else.
-pub fn assert_doc_matches_spec(bin: &str, doc_path: &Path) {
-    let out = Command::new(bin).arg("--spec").output().unwrap();
-    let spec: Value = serde_json::from_slice(&out.stdout).expect("--spec prints JSON");
-    let doc_text = fs::read_to_string(doc_path).unwrap();
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&doc_text).unwrap_or_else(|e| panic!("{}: {e}", doc_path.display()));
-    let doc: Value = serde_json::to_value(doc).unwrap();
-    for section in ["DOCUMENTATION", "EXAMPLES", "RETURN"] {
-        assert!(
-            doc.get(section).is_some(),
-            "{} has no {section}",
-            doc_path.display()
-        );
-    }
-    let examples: serde_yaml::Value =
-        serde_yaml::from_str(doc["EXAMPLES"].as_str().unwrap()).expect("EXAMPLES is YAML");
-    assert!(examples.is_sequence(), "EXAMPLES is a list of tasks");
-    let documented = doc["DOCUMENTATION"]["options"]
-        .as_object()
-        .expect("options");
-    let specced = spec["options"].as_array().unwrap();
-    let mut names: Vec<&str> = specced
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
-    let mut doc_names: Vec<&str> = documented.keys().map(String::as_str).collect();
-    names.sort();
-    doc_names.sort();
-    assert_eq!(names, doc_names, "documented options differ from the spec");
-    for o in specced {
-        let name = o["name"].as_str().unwrap();
-        let d = &documented[name];
-        let field = |k: &str| d.get(k).cloned().unwrap_or(Value::Null);
-        assert_eq!(field("type"), o["type"], "{name}: type");
-        assert_eq!(
-            field("elements"),
-            o.get("elements").cloned().unwrap_or(Value::Null),
-            "{name}: elements"
-        );
-        assert_eq!(
-            field("required").as_bool().unwrap_or(false),
-            o["required"].as_bool().unwrap(),
-            "{name}: required"
-        );
-        assert_eq!(
-            field("default"),
-            o.get("default").cloned().unwrap_or(Value::Null),
-            "{name}: default"
-        );
-        assert_eq!(
-            field("choices"),
-            o.get("choices").cloned().unwrap_or(Value::Null),
-            "{name}: choices"
-        );
-        assert!(d.get("description").is_some(), "{name}: no description");
-    }
 }
 
 /// A temp dir removed on drop (no tempfile crate).
