@@ -5,7 +5,7 @@
 use crate::edit::{apply_edit, EditOptions, EditOutcome};
 use crate::error::{Error, Result};
 use ansible_module::coerce::type_name;
-use ansible_module::{Diff, Failure, Module, Opt, Response};
+use ansible_module::{Diff, Failure, Kind, Module, Opt, Response};
 use serde_json::Value;
 use std::io;
 use std::path::Path;
@@ -21,7 +21,10 @@ pub fn backup_option() -> Opt {
     Opt::bool("backup")
         .default(false)
         .help("keep a timestamped copy of the old file")
-        .doc("Keep a copy of the old file named C(<path>.<YYYY-MM-DD@HH:MM:SS>~) before changing it.")
+        .doc(
+            "Keep a copy of the old file named \
+                C(<path>.<YYYY-MM-DD@HH:MM:SS>~) before changing it.",
+        )
 }
 
 /// `create`, as every file editor that may create its file means it.
@@ -30,6 +33,27 @@ pub fn create_option() -> Opt {
         .default(false)
         .help("create the file if it is missing")
         .doc("Create the file when it does not exist, instead of failing.")
+}
+
+/// `add`, `remove` and `url_aliases`, as every module editing a list of etcd URLs means them
+/// (beside its own option for the exact list, exclusive with `add` and `remove`).
+pub fn url_edit_options() -> Vec<Opt> {
+    vec![
+        Opt::list("add", Kind::Str)
+            .doc("URLs to append when missing.")
+            .help("URLs to append if missing"),
+        Opt::list("remove", Kind::Str)
+            .doc("URLs to drop (a trailing slash does not matter).")
+            .help("URLs to drop"),
+        Opt::list("url_aliases", Kind::List)
+            .doc(
+                "For each member, every URL it is known by, e.g. \
+                 C([https://10.0.0.3:2379, https://ose3-etcd3.example.com:2379]) (a list, or \
+                 one comma-separated string). Entries of the exact list, I(add) and I(remove) \
+                 match a member by any of its URLs. A URL may belong to one member only.",
+            )
+            .help("per member, every URL it is known by (IP and host name forms)"),
+    ]
 }
 
 /// [`apply_edit`] with the task's options. A module without a `create` option never creates.

@@ -17,25 +17,33 @@ fn spec() -> ModuleSpec {
         "Set, add or remove etcd endpoints in flanneld's environment file",
     )
     .option(
-        Opt::path("path").doc("The EnvironmentFile flanneld reads.")
+        Opt::path("path")
+            .doc("The EnvironmentFile flanneld reads.")
             .default("/etc/sysconfig/flanneld")
             .help("the EnvironmentFile flanneld reads"),
     )
-    .option(Opt::list("endpoints", Kind::Str).doc("The exact endpoint list. Mutually exclusive with I(add) and I(remove).").help("the exact endpoint list"))
-    .option(Opt::list("add", Kind::Str).doc("Endpoints to append when missing.").help("endpoints to append if missing"))
-    .option(Opt::list("remove", Kind::Str).doc("Endpoints to drop (a trailing slash does not matter).").help("endpoints to drop"))
     .option(
-        Opt::list("url_aliases", Kind::List).doc("For each member, every URL it is known by, e.g. C([https://10.0.0.3:2379, \
-            https://ose3-etcd3.example.com:2379]) (a list, or one comma-separated string). \
-            Entries of I(endpoints), I(add) and I(remove) match a member by any of its URLs. \
-            A URL may belong to one member only.")
-            .help("per member, every URL it is known by (IP and host name forms)"),
+        Opt::list("endpoints", Kind::Str)
+            .doc(
+                "The exact endpoint list. Mutually exclusive with I(add) and \
+                I(remove).",
+            )
+            .help("the exact endpoint list"),
     )
-    .option(Opt::str("key").doc("The variable that holds the endpoints. Default C(FLANNEL_ETCD_ENDPOINTS), or \
-            C(FLANNEL_ETCD) when the file sets only that one.").help(
-        "the variable holding the comma-separated endpoints (default: FLANNEL_ETCD_ENDPOINTS, \
-         or FLANNEL_ETCD when only that is in the file)",
-    ))
+    .options(confedit::module::url_edit_options())
+    .option(
+        Opt::str("key")
+            .doc(
+                "The variable that holds the endpoints. Default \
+                C(FLANNEL_ETCD_ENDPOINTS), or C(FLANNEL_ETCD) when the file sets \
+                only that one.",
+            )
+            .help(
+                "the variable holding the comma-separated endpoints (default: \
+                FLANNEL_ETCD_ENDPOINTS, or FLANNEL_ETCD when only that is in the \
+                file)",
+            ),
+    )
     .option(confedit::module::backup_option())
     .option(confedit::module::create_option())
     .mutually_exclusive(&["endpoints", "add"])

@@ -19,9 +19,15 @@ fn spec() -> ModuleSpec {
     )
     .option(
         Opt::str("host")
-            .doc("The host name, or for I(state=present) a full host line C(name key=value ...).")
+            .doc(
+                "The host name, or for I(state=present) a full host line C(name \
+                key=value ...).",
+            )
             .required()
-            .help("host name, or a full host line `name key=value ...` for state=present"),
+            .help(
+                "host name, or a full host line `name key=value ...` for \
+                state=present",
+            ),
     )
     .option(
         Opt::str("group")

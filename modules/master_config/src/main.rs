@@ -19,29 +19,13 @@ fn spec() -> ModuleSpec {
     )
     .option(
         Opt::list("urls", Kind::Str)
-            .doc("The exact URL list. Mutually exclusive with I(add) and I(remove).")
+            .doc(
+                "The exact URL list. Mutually exclusive with I(add) and \
+                I(remove).",
+            )
             .help("the exact URL list"),
     )
-    .option(
-        Opt::list("add", Kind::Str)
-            .doc("URLs to append when missing.")
-            .help("URLs to append if missing"),
-    )
-    .option(
-        Opt::list("remove", Kind::Str)
-            .doc("URLs to drop (a trailing slash does not matter).")
-            .help("URLs to drop"),
-    )
-    .option(
-        Opt::list("url_aliases", Kind::List)
-            .doc(
-                "For each member, every URL it is known by, e.g. C([https://10.0.0.3:2379, \
-            https://ose3-etcd3.example.com:2379]) (a list, or one comma-separated string). \
-            Entries of I(urls), I(add) and I(remove) match a member by any of its URLs. A \
-            URL may belong to one member only.",
-            )
-            .help("per member, every URL it is known by (IP and host name forms)"),
-    )
+    .options(confedit::module::url_edit_options())
     .option(
         Opt::str("key")
             .doc("Dotted path of the sequence, through block mappings.")
