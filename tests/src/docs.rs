@@ -214,10 +214,8 @@ fn fold(text: &str, plain: bool, start: usize, indent: usize, width: usize) -> S
     let mut out = String::new();
     let mut col = start;
     for (i, word) in text.split(' ').enumerate() {
-        let breakable = i > 0
-            && !word.is_empty()
-            && !out.ends_with(' ')
-            && !(plain && word.starts_with(|c: char| "-#?:&*!|>'\"%@`[]{},".contains(c)));
+        let indicator = plain && word.starts_with(|c: char| "-#?:&*!|>'\"%@`[]{},".contains(c));
+        let breakable = i > 0 && !word.is_empty() && !out.ends_with(' ') && !indicator;
         if i > 0 {
             if breakable && col + 1 + word.len() > width {
                 out.push('\n');

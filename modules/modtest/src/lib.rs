@@ -104,10 +104,12 @@ pub fn running_as_root() -> bool {
     fs::metadata(&probe).unwrap().uid() == 0
 }
 
-/// A temp dir removed on drop (no tempfile crate).
+/// A temp dir removed on drop (no tempfile crate): the one every crate's tests use.
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new empty dir under the system temp dir, unique to this process and call; `tag`
+    /// names it for whoever finds one left behind by a killed test.
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -115,6 +117,8 @@ impl TempDir {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
+        // A dir of a dead process that had our pid would not be empty.
+        let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -127,16 +131,39 @@ impl TempDir {
         self.0.join(name)
     }
 
+    /// `join(name)` as a string, for JSON arguments.
+    pub fn s(&self, name: &str) -> String {
+        self.join(name).display().to_string()
+    }
+
+    /// Write `bytes` to `name` in the dir; returns its path.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.join(name);
+        fs::write(&p, bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        p
+    }
+
     /// Copy a fixture into the dir under `name`; returns its path.
     pub fn fixture(&self, fixture_name: &str, name: &str) -> PathBuf {
-        let p = self.join(name);
-        fs::write(&p, fixture(fixture_name)).unwrap();
-        p
+        self.write(name, fixture(fixture_name).as_bytes())
+    }
+
+    /// File names in the dir, sorted: "nothing was written" is this not changing.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // A test may have made it read-only.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
         let _ = fs::remove_dir_all(&self.0);
     }
 }
