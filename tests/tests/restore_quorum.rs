@@ -507,7 +507,10 @@ fn cut_then_rerun(task: &str, host: Option<&str>, cut_left: fn(&Lab)) {
     assert!(run.ok(), "{}", run.describe());
     assert_whole(
         &lab,
-        &[("/restore/", (KEYS / 2) as u64), ("/late/", (KEYS / 2) as u64)],
+        &[
+            ("/restore/", (KEYS / 2) as u64),
+            ("/late/", (KEYS / 2) as u64),
+        ],
     );
     for name in ["etcd1", "etcd2", "etcd3"] {
         let h = lab.host(name).unwrap();
@@ -571,7 +574,11 @@ fn a_run_cut_after_commit_synced_is_finished_by_the_next() {
 #[test]
 fn a_run_cut_after_the_force_new_cluster_start_is_finished_by_the_next() {
     // The first health wait of the run is the re-formed single member's, drop-in still in place.
-    cut_then_rerun("Wait until etcd on this host is healthy", None, one_member_left);
+    cut_then_rerun(
+        "Wait until etcd on this host is healthy",
+        None,
+        one_member_left,
+    );
 }
 
 #[test]
@@ -636,8 +643,33 @@ fn a_stale_member_still_running_is_not_taken_over_the_advanced_dirs() {
             .exec_ok(&["systemctl", "kill", &format!("--signal={sig}"), "etcd"])
             .unwrap();
     };
+    let e1_id = lab
+        .member_list()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "etcd1")
+        .map(|m| format!("{:x}", m.id))
+        .expect("etcd1 is a member");
     lab.put_keys("/early/", 100).unwrap();
     signal("SIGSTOP");
+    // Until its peers give etcd1 up (their stream readers time out), the leader keeps sending it
+    // entries, which wait in the frozen process's socket buffers and are read once it runs on:
+    // it would not be stale at all. Written after that, etcd1 never gets them.
+    let gave_up = |h: &str| {
+        lab.machine(h)
+            .unwrap()
+            .exec_ok(&["journalctl", "--no-pager", "-o", "cat", "-u", "etcd"])
+            .unwrap()
+            .contains(&format!("peer {e1_id} became inactive"))
+    };
+    assert!(
+        lab::wait::until(
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_millis(200),
+            || gave_up("etcd2") && gave_up("etcd3"),
+        ),
+        "etcd2 and etcd3 still count etcd1 {e1_id} active"
+    );
     lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
         .expect("two members keep quorum");
     lab.put_keys("/acked/", 500)
@@ -646,7 +678,8 @@ fn a_stale_member_still_running_is_not_taken_over_the_advanced_dirs() {
     lab.kill("etcd3").unwrap();
     signal("SIGCONT");
     assert!(lab.is_running("etcd1").unwrap());
-    // The premise: etcd1 runs, answers status (its raft index), and has no quorum.
+    // The premise: etcd1 runs, answers status (its raft index), has no quorum, and is behind
+    // what the stopped members applied.
     let before = health(&lab);
     let e1 = lab.host("etcd1").unwrap().client_url();
     let ep = before["endpoints"]
@@ -656,12 +689,25 @@ fn a_stale_member_still_running_is_not_taken_over_the_advanced_dirs() {
         .find(|e| e["endpoint"] == json!(e1))
         .unwrap_or_else(|| panic!("no endpoint {e1}: {before}"));
     assert_eq!(ep["healthy"], json!(false), "{ep}");
-    assert!(ep["raft_index"].is_u64(), "etcd1 answered no status: {ep}");
+    let stale = ep["raft_index"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("etcd1 answered no status: {ep}"));
+    for h in ["etcd2", "etcd3"] {
+        let applied = inspect(&lab, h)["consistent_index"].as_u64().unwrap();
+        assert!(
+            stale < applied,
+            "etcd1 at {stale} is not behind {h} at {applied}"
+        );
+    }
 
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
     assert!(run.ok(), "{}", run.describe());
     let chosen = survivor_of(&run.stdout);
-    assert_ne!(chosen, "etcd1", "re-formed from the stale member:\n{}", run.stdout);
+    assert_ne!(
+        chosen, "etcd1",
+        "re-formed from the stale member:\n{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("(most data on disk)"), "{}", run.stdout);
     assert_whole(&lab, &[("/early/", 100), ("/acked/", 500)]);
 }
@@ -680,7 +726,10 @@ fn an_equal_index_tie_is_broken_deterministically_and_said_so() {
     lab.put_keys("/acked/", 500).unwrap();
     let applied = |h: &str| {
         let v = inspect(&lab, h);
-        (v["consistent_index"].as_u64(), v["last_entry"]["index"].as_u64())
+        (
+            v["consistent_index"].as_u64(),
+            v["last_entry"]["index"].as_u64(),
+        )
     };
     // etcd's backend commits its batch every 100 ms: wait until both hold the same log, all applied.
     let same = lab::wait::until(
@@ -691,7 +740,12 @@ fn an_equal_index_tie_is_broken_deterministically_and_said_so() {
             a == b && a.0.is_some() && a.0 == a.1
         },
     );
-    assert!(same, "etcd2 {:?}, etcd3 {:?}", applied("etcd2"), applied("etcd3"));
+    assert!(
+        same,
+        "etcd2 {:?}, etcd3 {:?}",
+        applied("etcd2"),
+        applied("etcd3")
+    );
     lab.kill("etcd2").unwrap();
     lab.kill("etcd3").unwrap();
 
@@ -733,7 +787,11 @@ fn tear_last_record(wal_dir: &Path) -> (std::path::PathBuf, u64) {
             break;
         }
         let rec = (len & !(0xffu64 << 56)) as usize;
-        let pad = if len >> 63 == 1 { ((len >> 56) & 7) as usize } else { 0 };
+        let pad = if len >> 63 == 1 {
+            ((len >> 56) & 7) as usize
+        } else {
+            0
+        };
         last = Some((off, rec));
         off += 8 + rec + pad;
     }
@@ -768,7 +826,11 @@ fn a_torn_wal_tail_is_read_as_etcd_reads_it_and_every_key_kept() {
         json!({"file": file.file_name().unwrap().to_string_lossy(), "offset": at}),
         "{torn}"
     );
-    assert_eq!(torn["errors"], json!([]), "a torn tail is no damage: {torn}");
+    assert_eq!(
+        torn["errors"],
+        json!([]),
+        "a torn tail is no damage: {torn}"
+    );
     assert!(
         torn["last_entry"]["index"].as_u64() <= whole["last_entry"]["index"].as_u64(),
         "{whole}\n{torn}"
@@ -782,9 +844,19 @@ fn a_torn_wal_tail_is_read_as_etcd_reads_it_and_every_key_kept() {
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
     assert!(run.ok(), "{}", run.describe());
     assert!(run.stdout.contains("(most data on disk)"), "{}", run.stdout);
-    assert_ne!(survivor_of(&run.stdout), "etcd1", "{}", run.stdout);
+    let survivor = survivor_of(&run.stdout);
+    assert_ne!(survivor, "etcd1", "{}", run.stdout);
+    // Re-formed from the torn member, its tail was cut off as etcd cuts it, the bytes kept.
+    let broken = wal.join(format!(
+        "{}.broken",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    assert_eq!(survivor == "etcd3", broken.is_file(), "{}", run.stdout);
     assert_whole(
         &lab,
-        &[("/restore/", (KEYS / 2) as u64), ("/late/", (KEYS / 2) as u64)],
+        &[
+            ("/restore/", (KEYS / 2) as u64),
+            ("/late/", (KEYS / 2) as u64),
+        ],
     );
 }

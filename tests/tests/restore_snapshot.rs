@@ -166,7 +166,11 @@ fn cut_then_rerun(task: &str) {
     let play = "playbooks/restore-snapshot.yml";
 
     let cut = ansible::playbook_cut_after(&inv, play, &["-e", &file_arg], task);
-    assert_eq!(cut.code, -9, "the run ended before {task:?}:\n{}", cut.stdout);
+    assert_eq!(
+        cut.code, -9,
+        "the run ended before {task:?}:\n{}",
+        cut.stdout
+    );
     let run = ansible::playbook(&inv, play, &["-e", &file_arg]);
     assert!(run.ok(), "{}", run.describe());
 

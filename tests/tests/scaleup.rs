@@ -162,7 +162,11 @@ fn cut_then_rerun(task: &str, cut_left: fn(&Lab)) {
     lab.put_keys("/scale/", 100).unwrap();
     let inv = lab.inventory_path();
     let cut = ansible::playbook_cut_after(&inv, "playbooks/scaleup.yml", &[], task);
-    assert_eq!(cut.code, -9, "the run ended before {task:?}:\n{}", cut.stdout);
+    assert_eq!(
+        cut.code, -9,
+        "the run ended before {task:?}:\n{}",
+        cut.stdout
+    );
     cut_left(&lab);
 
     let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
@@ -194,11 +198,14 @@ fn etcd4_member(lab: &Lab) -> Option<(bool, bool)> {
 
 #[test]
 fn a_join_cut_after_the_member_add_is_finished_by_the_next_run() {
-    cut_then_rerun("Add the member as a learner through a healthy member", |lab| {
-        // Added, never started: a dangling member etcd4 has no etcd for.
-        assert_eq!(etcd4_member(lab), Some((false, true)));
-        assert!(!lab.is_running("etcd4").unwrap());
-    });
+    cut_then_rerun(
+        "Add the member as a learner through a healthy member",
+        |lab| {
+            // Added, never started: a dangling member etcd4 has no etcd for.
+            assert_eq!(etcd4_member(lab), Some((false, true)));
+            assert!(!lab.is_running("etcd4").unwrap());
+        },
+    );
 }
 
 #[test]

@@ -122,7 +122,11 @@ pub fn sync_commit(
             offset: t.offset,
             crc: 0,
         },
-        _ => return Err(CommitError::Wal("the log has no clean end to append to".into())),
+        _ => {
+            return Err(CommitError::Wal(
+                "the log has no clean end to append to".into(),
+            ))
+        }
     };
     let path = wal_dir.join(&end.file);
     out.file = Some(path.clone());
@@ -167,8 +171,12 @@ fn repair(wal_dir: &Path, torn: &wal::Torn) -> Result<(), CommitError> {
         path: p.to_path_buf(),
         what,
     };
-    std::fs::copy(&path, &broken)
-        .map_err(|e| io(&broken, format!("keeping the torn file before cutting it: {e}")))?;
+    std::fs::copy(&path, &broken).map_err(|e| {
+        io(
+            &broken,
+            format!("keeping the torn file before cutting it: {e}"),
+        )
+    })?;
     std::fs::File::open(&broken)
         .and_then(|f| f.sync_all())
         .map_err(|e| io(&broken, format!("fsync: {e}")))?;

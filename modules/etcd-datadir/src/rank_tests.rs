@@ -111,7 +111,12 @@ fn equal_commits_go_to_the_backend_that_applied_more() {
     let r = best(&[dir("etcd2", 16, 13, (2, 16)), dir("etcd3", 16, 16, (2, 16))]);
     assert_eq!(r.survivor, "etcd3");
     assert!(r.tie);
-    assert!(r.reason.contains("a tie at index 16 between etcd3, etcd2, broken by consistent_index"), "{}", r.reason);
+    assert!(
+        r.reason
+            .contains("a tie at index 16 between etcd3, etcd2, broken by consistent_index"),
+        "{}",
+        r.reason
+    );
     assert_eq!(
         r.tie_break.as_deref(),
         Some("consistent_index (the backend applied more)")
