@@ -417,6 +417,17 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     assert_eq!(names(&lab), ["etcd2", "etcd3"]);
     assert_eq!(lab.count_keys("/dead-first/").unwrap(), 300);
     assert_eq!(lab.count_keys("/late/").unwrap(), 100);
+    // The masters forget etcd1, whose URL only the member list gave (its etcd.conf was out of
+    // reach, the inventory names none).
+    let e1 = lab.host("etcd1").unwrap().client_url();
+    let master_urls = |lab: &Lab, h: &str| {
+        let text = std::fs::read_to_string(lab.host(h).unwrap().master_config()).unwrap();
+        confedit::get_seq(&text, "etcdClientInfo.urls").unwrap()
+    };
+    for h in ["etcd2", "etcd3"] {
+        let urls = master_urls(&lab, h);
+        assert!(!urls.contains(&e1) && urls.len() == 2, "{h}: {urls:?}");
+    }
 
     // etcd1's machine comes back (its etcd starts on its old data, for a cluster that is gone).
     lab.revive_host("etcd1").unwrap();
@@ -430,6 +441,11 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     assert_eq!(names(&lab), ["etcd1", "etcd2", "etcd3"]);
     assert!(lab.is_healthy("etcd1").unwrap());
     assert_eq!(lab.count_keys("/late/").unwrap(), 100);
+    // Back as a member, back in every master's list.
+    for h in ["etcd1", "etcd2", "etcd3"] {
+        let urls = master_urls(&lab, h);
+        assert!(urls.contains(&e1) && urls.len() == 3, "{h}: {urls:?}");
+    }
 
     // And now there is nothing left to do.
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
