@@ -61,19 +61,25 @@ impl EtcdError {
         }
     }
 
-    /// Which named refusal this is, if any.
+    /// Which named refusal this is, if any. etcd tells its errors apart by gRPC code and a fixed
+    /// message (its own client's `rpctypes.Error` maps them the same way), the same text in 3.2,
+    /// 3.3 and 3.4: matched whole, never by a fragment of some other error's text.
     pub fn refusal(&self) -> Option<EtcdRefusal> {
         let EtcdError::Status { code, message, .. } = self else {
             return None;
         };
-        if *code == Code::PermissionDenied || message.contains("permission denied") {
-            Some(EtcdRefusal::PermissionDenied)
-        } else if message.contains("unhealthy cluster") {
-            Some(EtcdRefusal::UnhealthyCluster)
-        } else if message.contains("in sync") {
-            Some(EtcdRefusal::LearnerNotInSync)
-        } else {
-            None
+        match (*code, message.as_str()) {
+            (Code::PermissionDenied, _) | (_, "etcdserver: permission denied") => {
+                Some(EtcdRefusal::PermissionDenied)
+            }
+            (Code::Unavailable, "etcdserver: unhealthy cluster") => {
+                Some(EtcdRefusal::UnhealthyCluster)
+            }
+            (
+                Code::FailedPrecondition,
+                "etcdserver: can only promote a learner member which is in sync with leader",
+            ) => Some(EtcdRefusal::LearnerNotInSync),
+            _ => None,
         }
     }
 }
@@ -109,6 +115,21 @@ impl From<EtcdError> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_words_under_another_code_or_inside_another_message_are_something_else() {
+        for other in [
+            status(Code::Unknown, "etcdserver: unhealthy cluster"),
+            status(
+                Code::Unavailable,
+                "etcdserver: unhealthy cluster; and also a peer URL exists",
+            ),
+            status(Code::FailedPrecondition, "etcdserver: peerURL exists"),
+            status(Code::FailedPrecondition, "learner in sync? maybe"),
+        ] {
+            assert_eq!(other.refusal(), None, "{other}");
+        }
+    }
 
     #[test]
     fn refused_connection_reads_plainly() {

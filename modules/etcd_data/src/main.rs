@@ -37,8 +37,11 @@ fn spec() -> ModuleSpec {
                 reach no re-added member. One HardState record with C(commit = \
                 min(consistent_index, last entry)) is appended at the log's \
                 clean end, CRC-chained as etcd writes it, and read back. A torn \
-                or damaged log is refused with nothing written. Check mode says \
-                what it would write.",
+                last record is first cut off as etcd's own repair cuts it at start \
+                (the file copied to C(<file>.broken), then truncated where the \
+                torn frame begins; C(repaired) says where), so the record lands \
+                at a clean end; a damaged log is refused with nothing written. \
+                Check mode says what it would write.",
             )
             .default("inspected")
             .choices(["inspected", "ranked", "commit_synced"])
@@ -187,7 +190,7 @@ fn commit_synced(m: &Module) -> Result<Response, Failure> {
     }
     let r = etcd_datadir::commit::sync_commit(&d.wal_dir, d.consistent_index, m.check_mode())
         .map_err(|e| Failure::new(format!("{}: {e}", d.wal_dir.display())))?;
-    let msg = if r.changed {
+    let mut msg = if r.after > r.before {
         format!(
             "{} the WAL's commit from {} to {}: the entries the backend applied (consistent_index {}) \
              were committed, and force-new-cluster keeps the log only up to the commit",
@@ -202,6 +205,15 @@ fn commit_synced(m: &Module) -> Result<Response, Failure> {
             r.before
         )
     };
+    if let Some(t) = &r.repaired {
+        msg.push_str(&format!(
+            "; {} the torn write at the end of {} (offset {}) as etcd does at start, the file kept as {}.broken",
+            if m.check_mode() { "would cut off" } else { "cut off" },
+            t.file,
+            t.offset,
+            t.file
+        ));
+    }
     Ok(Response::new().changed(r.changed).msg(msg).merge(&r))
 }
 

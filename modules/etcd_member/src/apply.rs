@@ -116,8 +116,9 @@ async fn list_reflecting(
 }
 
 /// Retries a call that etcd refuses for a passing reason (a learner still catching up, a
-/// leader whose peers reconnected less than 5s ago) until it succeeds, fails for another
-/// reason, or the module's timeout runs out.
+/// leader whose peers reconnected less than 5s ago: etcd 3.2/3.3 answer every add that way
+/// for 5 s after a restart) until it succeeds, fails for another reason, or the module's
+/// timeout runs out.
 async fn retry_while<T, F, Fut>(
     conn: &ConnOpts,
     transient: EtcdRefusal,
