@@ -23,6 +23,7 @@
 pub mod ansible;
 pub mod awx;
 mod client;
+pub mod docs;
 pub mod envfile;
 mod error;
 pub mod inventory;
@@ -32,6 +33,7 @@ pub mod layout;
 pub mod legacy;
 pub mod machine;
 mod machine_etcd;
+pub mod openshift;
 pub mod pki;
 pub mod playbook_source;
 pub mod process;

@@ -24,33 +24,63 @@ fn spec() -> ModuleSpec {
         "Compact, defragment (one member at a time, leader last) and disarm NOSPACE safely",
     )
     .options(connection_options())
-    .option(Opt::str("state").default("status").choices([
-        "status",
-        "compacted",
-        "defragmented",
-        "disarmed",
-    ]))
+    .describe(
+        "endpoints",
+        "Client URLs, C(https://host:2379). Dead ones are tolerated; members the endpoints \
+        do not name are found from the member list.",
+    )
+    .describe(
+        "timeout",
+        "Seconds for each call (not the defragmentation itself, see I(defrag_timeout)).",
+    )
+    .option(
+        Opt::str("state")
+            .doc("C(status) reads, C(compacted), C(defragmented), C(disarmed) as above.")
+            .default("status")
+            .choices(["status", "compacted", "defragmented", "disarmed"]),
+    )
     .option(
         Opt::int("quota_backend_bytes")
+            .doc(
+                "The members' C(ETCD_QUOTA_BACKEND_BYTES), the smallest if they differ; the \
+                default is etcd's own (2 GiB).",
+            )
             .default(ETCD_DEFAULT_QUOTA)
             .help(
-            "the members' ETCD_QUOTA_BACKEND_BYTES (the smallest, if they differ); a member that \
-         reports its quota (etcd >= 3.6) is held to its own",
-        ),
+                "the members' ETCD_QUOTA_BACKEND_BYTES (the smallest, if they differ); a member \
+                that reports its quota (etcd >= 3.6) is held to its own",
+            ),
     )
-    .option(Opt::int("min_reclaim_bytes").default(1024 * 1024).help(
-        "defragment a member only when at least this many bytes are free in its db (or it is \
-         over its quota, or it runs etcd < 3.4, which does not say)",
-    ))
+    .option(
+        Opt::int("min_reclaim_bytes")
+            .doc(
+                "Defragment a member only when at least this many bytes of its db are free \
+                (or it is over its quota, or runs etcd < 3.4).",
+            )
+            .default(1024 * 1024)
+            .help(
+                "defragment a member only when at least this many bytes are free in its db (or \
+                it is over its quota, or it runs etcd < 3.4, which does not say)",
+            ),
+    )
     .option(
         Opt::int("defrag_timeout")
+            .doc("Seconds one member's defragmentation may take (a 2 GiB db can take a minute).")
             .default(300)
             .help("seconds one member's defragmentation may take"),
     )
-    .option(Opt::int("gate_timeout").default(60).help(
-        "seconds a defragmented member may take to be healthy again, every member healthy, \
-         before the next one",
-    ))
+    .option(
+        Opt::int("gate_timeout")
+            .doc(
+                "Seconds the cluster may take to be healthy again after a member's \
+                defragmentation.",
+            )
+            .default(60)
+            .help(
+                "seconds a defragmented member may take to be healthy again, every member \
+                healthy, before the next one",
+            ),
+    )
 }
 
 /// The options every state reads, checked once.
