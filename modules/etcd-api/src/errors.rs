@@ -33,6 +33,9 @@ pub enum EtcdRefusal {
     LearnerNotInSync,
     /// Authentication is on and the user may not do this; the member answered, through raft.
     PermissionDenied,
+    /// "mvcc: required revision has been compacted": a read at, or a compaction to, a revision
+    /// at or below the store's compaction point.
+    Compacted,
 }
 
 impl EtcdError {
@@ -79,6 +82,9 @@ impl EtcdError {
                 Code::FailedPrecondition,
                 "etcdserver: can only promote a learner member which is in sync with leader",
             ) => Some(EtcdRefusal::LearnerNotInSync),
+            (Code::OutOfRange, "etcdserver: mvcc: required revision has been compacted") => {
+                Some(EtcdRefusal::Compacted)
+            }
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use crate::plan::{self, MemberSize};
 use crate::{common, members, size_lines, Settings};
 use ansible_module::{Failure, Response};
 use etcd_api::bytes::human;
-use etcd_api::{ClusterView, ConnOpts};
+use etcd_api::{ClusterView, ConnOpts, EtcdError};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -157,12 +157,13 @@ fn stopped(steps: &[Step], e: String) -> Failure {
 }
 
 async fn defragment(conn: &ConnOpts, m: &MemberSize, limit: Duration) -> Result<(), String> {
-    let context = |e: String| format!("defragmenting {} ({}): {e}", m.name, m.endpoint);
-    let mut c = conn.connect(&m.endpoint).await.map_err(context)?;
+    let context =
+        |e: &dyn std::fmt::Display| format!("defragmenting {} ({}): {e}", m.name, m.endpoint);
+    let mut c = conn.connect(&m.endpoint).await.map_err(|e| context(&e))?;
     match tokio::time::timeout(limit, c.defragment()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(context(etcd_api::describe(&e))),
-        Err(_) => Err(context(format!(
+        Ok(Err(e)) => Err(context(&EtcdError::from_client(&e))),
+        Err(_) => Err(context(&format!(
             "not done within {}s (defrag_timeout); it may still be running there",
             limit.as_secs()
         ))),

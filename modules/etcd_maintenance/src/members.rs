@@ -84,7 +84,8 @@ pub async fn member_size(
     id: u64,
     quota: i64,
 ) -> Result<MemberSize, Failure> {
-    let context = |e: String| Failure::new(format!("status of {name} ({endpoint}): {e}"));
+    let context =
+        |e: etcd_api::EtcdError| Failure::new(format!("status of {name} ({endpoint}): {e}"));
     let mut c = conn.connect(endpoint).await.map_err(context)?;
     let s = conn.bounded(c.status()).await.map_err(context)?;
     let newer = etcd_api::version::at_least(s.version(), 3, 4);

@@ -6,6 +6,7 @@ use crate::{alarm_list, common, members, size_lines, Settings};
 use ansible_module::{Failure, Response};
 use etcd_api::etcd_client::{AlarmAction, AlarmOptions, AlarmType, CompactionOptions, GetOptions};
 use etcd_api::ConnOpts;
+use etcd_api::EtcdRefusal;
 
 /// Compacts to the revision the cluster is at (physically: the freed pages exist when this
 /// returns, so a defragmentation right after reclaims them). Already compacted there: no change.
@@ -39,7 +40,7 @@ pub async fn compact(conn: &ConnOpts, check: bool) -> Result<Response, Failure> 
             .await
         {
             Ok(_) => false,
-            Err(e) if e.contains("compacted") => true,
+            Err(e) if e.refusal() == Some(EtcdRefusal::Compacted) => true,
             Err(e) => {
                 return Err(Failure::new(format!(
                     "asking whether revision {} is compacted: {e}",
@@ -58,7 +59,7 @@ pub async fn compact(conn: &ConnOpts, check: bool) -> Result<Response, Failure> 
     match conn.bounded(client.compact(revision, Some(opts))).await {
         Ok(_) => done(true, format!("compacted to revision {revision}")),
         // Another client (kube-apiserver compacts every 5 minutes) got there first.
-        Err(e) if e.contains("compacted") => {
+        Err(e) if e.refusal() == Some(EtcdRefusal::Compacted) => {
             done(false, format!("already compacted to revision {revision}"))
         }
         Err(e) => Err(Failure::new(format!(
