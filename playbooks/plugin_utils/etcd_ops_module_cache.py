@@ -201,6 +201,7 @@ class CachedModuleAction(ActionBase):
         else:  # 2.16 - 2.18: (style, shebang, data, path)
             style, _shebang, data, module_path = built
             profile = None
+        display.vvv("Using module file %s" % module_path)  # as _execute_module says it
         if style != "binary":
             raise _Unusable("%s is not a binary module" % module_path)
         sha = hashlib.sha256(data).hexdigest()
