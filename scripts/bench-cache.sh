@@ -89,15 +89,17 @@ EOF
 fi
 
 # -- recovery ---------------------------------------------------------------------------------
-url() { sed -n "s/^$2 .*etcd_client_url=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
-peer() { sed -n "s/^$2 .*etcd_peer_url=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
+# A machine's etcd listens on its own address (the inventory's ansible_host), at the usual ports.
+ip() { sed -n "s/^$2 .*ansible_host=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
+url() { echo "https://$(ip "$1" "$2"):2379"; }
+peer() { echo "https://$(ip "$1" "$2"):2380"; }
 ctl() { # ctl DIR ENDPOINT ARGS...: etcdctl on the controller with the lab's client certificate
     local dir=$1 ep=$2; shift 2
     ETCDCTL_API=3 etcdctl --endpoints "$ep" --cacert "$dir/client/ca.crt" --cert "$dir/client/client.crt" \
         --key "$dir/client/client.key" "$@"
 }
 healthy() { until ctl "$1" "$2" endpoint health >/dev/null 2>&1; do sleep 0.1; done; }
-count() { ctl "$1" "$(url "$1" etcd3)" get /bench/ --prefix --limit 1 -w json | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
+count() { ctl "$1" "$(url "$1" etcd3)" get /bench/ --prefix --limit 1 -w json | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || echo "?"; }
 on() { # on DIR HOST COMMAND: one ssh round trip, as Ansible logs in (ControlPersist)
     local dir=$1 host=$2; shift 2
     # shellcheck disable=SC2046
@@ -117,7 +119,7 @@ bytes() {
     local total=0 n m
     while read -r m; do
         total=$((total + $(stat -c %s "$LIB/$m")))
-    done < <(sed -n -e 's/.*PUT .*AnsiballZ_\([a-z_]*\) TO .*/\1/p' \
+    done < <(sed -n -e 's/.*PUT .* TO .*AnsiballZ_\([a-z_]*\).*/\1/p' \
                     -e 's/.*etcd-ops module cache: uploading \([a-z_]*\) .*/\1/p' "$1")
     n=$(grep -c -e 'PUT .*AnsiballZ_' -e 'etcd-ops module cache: uploading' "$1" || true)
     echo "$n uploads, $total bytes ($(echo "scale=1; $total / 1048576" | bc) MiB)"
