@@ -25,7 +25,7 @@ LAB_DIR ?= lab
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64 machines legacy-etcd
+.PHONY: setup build test lint fmt fuzz lab lab-down demo bench clean setup-cross check-aarch64 machines legacy-etcd firewalld-root
 
 setup:
 	@bash scripts/setup.sh
@@ -68,13 +68,18 @@ export ETCD_SRC
 legacy-etcd:
 	@bash scripts/build-legacy-etcd.sh $(LEGACY_ETCD_VERSIONS)
 
+## Debian's firewalld unpacked (not installed: installed, it would start filtering this host) into
+## build/firewalld-root, which etcd_firewall's tests lay over /usr and /etc in namespaces of their own.
+firewalld-root:
+	@bash scripts/firewalld-root.sh
+
 ## Unit tests, then end-to-end tests against real etcd labs with real ansible-playbook.
 ## With cargo-nextest (on this machine kind) the test binaries run side by side, TEST_THREADS
 ## tests at a time: the end-to-end tests mostly wait on etcd and ssh, and each lab takes its own
 ## address slot, so this is where the time goes down. (Doc tests are not run for a --target
 ## build either way.)
 TEST_THREADS ?= 4
-test: build lint machines legacy-etcd
+test: build lint machines legacy-etcd firewalld-root
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	    $(CARGO) nextest run --workspace --target $(TARGET) --no-fail-fast --test-threads $(TEST_THREADS); \
 	else \

@@ -134,6 +134,18 @@ extern "C" {
 /// process group, every ssh and worker in it) is SIGKILLed as soon as the task named `task`
 /// has reported on some host (its first `ok:`/`changed:` line). What it printed until then.
 pub fn playbook_cut_after(inventory: &Path, playbook: &str, extra: &[&str], task: &str) -> Run {
+    playbook_cut_after_on(inventory, playbook, extra, task, None)
+}
+
+/// [`playbook_cut_after`], cut only once `task` has reported on `host` (when given): a task
+/// file included at several points of a play (etcd-start.yml) is told apart by where it runs.
+pub fn playbook_cut_after_on(
+    inventory: &Path,
+    playbook: &str,
+    extra: &[&str],
+    task: &str,
+    host: Option<&str>,
+) -> Run {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
     let mut c = base_command("ansible-playbook");
@@ -156,7 +168,17 @@ pub fn playbook_cut_after(inventory: &Path, playbook: &str, extra: &[&str], task
         seen.push('\n');
         if line.starts_with("TASK [") {
             in_task = line.starts_with(&format!("TASK [{task}]"));
-        } else if in_task && (line.starts_with("ok:") || line.starts_with("changed:")) {
+        } else if in_task
+            && ["ok:", "changed:"].iter().any(|p| {
+                line.strip_prefix(p).is_some_and(|rest| {
+                    // `[etcd1]`, or `[etcd1 -> localhost]` for a delegated task.
+                    host.is_none_or(|h| {
+                        let rest = rest.trim_start();
+                        rest.starts_with(&format!("[{h}]")) || rest.starts_with(&format!("[{h} "))
+                    })
+                })
+            })
+        {
             // SAFETY: kill(2) has no memory-safety preconditions; -pgid is the group this
             // test started (never 0 or 1).
             if pgid > 1 {

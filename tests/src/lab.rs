@@ -5,7 +5,7 @@ use crate::error::{Context, Error, Result};
 use crate::inventory::{self, InventorySpec};
 use crate::kubelet::{self, Kubelet};
 use crate::layout::{self, Host, Shared};
-use crate::legacy::EtcdBuild;
+use crate::legacy::{self, EtcdBuild};
 use crate::machine::{self, Machine};
 use crate::machine_etcd;
 use crate::pki::{Ca, Usage};
@@ -42,7 +42,7 @@ pub struct LabOptions {
     /// instead of a directory of this machine. Default false.
     pub machines: bool,
     /// The etcd the members run. Default: the system's; [`EtcdBuild::legacy`] for 3.3/3.2
-    /// (process runtime only).
+    /// (process labs, or machines: see [`LabOptions::legacy_machines`]).
     pub etcd: EtcdBuild,
     /// Serve the v2 API too (`ETCD_ENABLE_V2=true`), as etcd 3.2/3.3 did by default: clusters
     /// upgraded from OpenShift 3.x keep flannel's config in the v2 store. Default false.
@@ -58,6 +58,15 @@ impl LabOptions {
             runtime: Runtime::Systemd,
             ..Default::default()
         }
+    }
+
+    /// [`LabOptions::machines`] running the legacy etcd `version` (`3.3.11`, `3.2.32`) as the
+    /// RHEL 7 RPM installed it. Fails, saying to run `make legacy-etcd`, when it is not built.
+    pub fn legacy_machines(version: &str) -> Result<LabOptions> {
+        Ok(LabOptions {
+            etcd: EtcdBuild::legacy(version)?,
+            ..LabOptions::machines()
+        })
     }
 }
 
@@ -155,9 +164,10 @@ impl Lab {
             }
             _ => {}
         }
-        if opts.etcd.version.is_some() && (opts.machines || opts.runtime != Runtime::Process) {
+        if opts.etcd.version.is_some() && !opts.machines && opts.runtime != Runtime::Process {
             return Err(Error::msg(
-                "a legacy etcd build runs in process labs only (machines run the RPM's etcd)",
+                "a legacy etcd build runs in process labs or on machines (the kubelet stand-in \
+                 of a process lab runs the system's etcd)",
             ));
         }
         // Before the slot and the directory: a machine lab that cannot run says so first.
@@ -204,6 +214,12 @@ impl Lab {
             }
         }
         if opts.machines {
+            if opts.etcd.version.is_some() {
+                for m in &lab.machines {
+                    legacy::install_on_machine(&opts.etcd, &m.root())
+                        .with_context(|| format!("machine {}", m.host))?;
+                }
+            }
             lab.boot_machines(members)?;
         }
         match opts.runtime {

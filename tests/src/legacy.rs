@@ -1,7 +1,8 @@
 //! Which etcd build a lab runs: the system's (Debian's 3.4) or a legacy one that
 //! `make legacy-etcd` built from source into `build/etcd-<version>/` (what OpenShift 3.x ran).
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The legacy versions `make legacy-etcd` builds (`LEGACY_ETCD_VERSIONS` in the Makefile).
@@ -51,6 +52,64 @@ impl EtcdBuild {
         }
         Ok(b)
     }
+}
+
+/// The RHEL 7 etcd RPM's unit (3.2 and 3.3 alike), word for word: before 3.4 etcd accepted a
+/// flag that repeats an ETCD_* variable of etcd.conf, and the RPM passed these three as flags.
+/// (3.4 refuses that, which is why the machine tree's own unit has none; restore-quorum.yml's
+/// force-new-cluster drop-in repeats whichever ExecStart the host has.)
+pub const RPM_UNIT: &str = r#"[Unit]
+Description=Etcd Server
+After=network.target
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=notify
+WorkingDirectory=/var/lib/etcd/
+EnvironmentFile=-/etc/etcd/etcd.conf
+User=etcd
+# set GOMAXPROCS to number of processors
+ExecStart=/bin/bash -c "GOMAXPROCS=$(nproc) /usr/bin/etcd --name=\"${ETCD_NAME}\" --data-dir=\"${ETCD_DATA_DIR}\" --listen-client-urls=\"${ETCD_LISTEN_CLIENT_URLS}\""
+Restart=on-failure
+LimitNOFILE=65536
+
+[Install]
+WantedBy=multi-user.target
+"#;
+
+/// Makes a machine's disk (`root`, its overlay's merged view) an RPM install of the legacy
+/// `build`: its etcd and etcdctl at /usr/bin, where the package puts them (and where the
+/// kubelet stand-in's pod and an operator's shell find them), and the RPM's unit. The shared
+/// tree below is not touched: only this machine's layer changes.
+pub fn install_on_machine(build: &EtcdBuild, root: &Path) -> Result<()> {
+    let Some(version) = &build.version else {
+        return Ok(());
+    };
+    let ctx = || {
+        format!(
+            "installing etcd {version} on the machine at {}",
+            root.display()
+        )
+    };
+    for (src, dest) in [
+        (&build.etcd, "usr/bin/etcd"),
+        (&build.etcdctl, "usr/bin/etcdctl"),
+    ] {
+        let dest = root.join(dest);
+        // Removed first, so overlayfs does not copy the tree's 3.4 binary up only to overwrite it.
+        let _ = std::fs::remove_file(&dest);
+        std::fs::copy(src, &dest)
+            .with_context(|| format!("copying {} to {}", src.display(), dest.display()))
+            .with_context(ctx)?;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("chmod 0755 {}", dest.display()))
+            .with_context(ctx)?;
+    }
+    let unit = root.join("usr/lib/systemd/system/etcd.service");
+    std::fs::write(&unit, RPM_UNIT)
+        .with_context(|| format!("writing {}", unit.display()))
+        .with_context(ctx)
 }
 
 /// `<repo>/build/etcd-<version>`.

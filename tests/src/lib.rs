@@ -32,6 +32,7 @@ pub mod layout;
 pub mod legacy;
 pub mod machine;
 mod machine_etcd;
+pub mod openshift;
 pub mod pki;
 pub mod playbook_source;
 pub mod process;

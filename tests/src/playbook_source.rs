@@ -5,12 +5,13 @@ use crate::ansible::repo_root;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// A playbook's text and that of every task file it pulls in (transitively), without comment
-/// lines, so a variable named only in a comment does not count as read.
+/// A playbook's text and that of every task file and playbook it pulls in (transitively),
+/// without comment lines, so a variable named only in a comment does not count as read.
 pub fn code_of(playbook: &str) -> String {
-    let tasks = repo_root().join("playbooks/tasks");
+    let dir = repo_root().join("playbooks");
+    let tasks = dir.join("tasks");
     let mut seen = BTreeSet::new();
-    let mut todo = vec![repo_root().join("playbooks").join(playbook)];
+    let mut todo = vec![dir.join(playbook)];
     let mut code = String::new();
     while let Some(file) = todo.pop() {
         if !seen.insert(file.clone()) {
@@ -23,8 +24,13 @@ pub fn code_of(playbook: &str) -> String {
             code.push('\n');
             for token in line.split(|c: char| !(c.is_ascii_alphanumeric() || "_.-/".contains(c))) {
                 let name = token.rsplit('/').next().unwrap_or(token);
-                if name.ends_with(".yml") && tasks.join(name).is_file() {
+                if !name.ends_with(".yml") {
+                    continue;
+                }
+                if tasks.join(name).is_file() {
                     todo.push(tasks.join(name));
+                } else if line.contains("import_playbook:") && dir.join(name).is_file() {
+                    todo.push(dir.join(name));
                 }
             }
         }
@@ -48,12 +54,13 @@ pub fn role_defaults() -> BTreeSet<String> {
     v.as_object().unwrap().keys().cloned().collect()
 }
 
-/// The playbook file names under playbooks/.
+/// The playbook file names under playbooks/ an operator runs; a name starting with `_` is a
+/// part the playbooks import (`_etcd-clients.yml`), not run on its own.
 pub fn playbooks() -> BTreeSet<String> {
     std::fs::read_dir(repo_root().join("playbooks"))
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
+        .filter(|n| n.ends_with(".yml") && !n.starts_with('_'))
         .collect()
 }

@@ -67,33 +67,27 @@ fn a_dead_first_host_does_not_stop_health_backup_or_its_own_removal() {
     assert_eq!(lab.count_keys("/dead/").unwrap(), 200);
 }
 
-/// An inventory shaped like openshift-ansible's: host names that resolve nowhere, `ansible_host`
-/// a management address where etcd does not listen, no etcd variable at all. The playbooks take
-/// etcd's name and URLs from each host's etcd.conf: health sees a healthy cluster, and
-/// restore-quorum finds nothing to do instead of re-forming it.
+/// inventory-examples/openshift-3.11-hosts-example.ini, openshift-ansible's hosts.example shape
+/// (host ranges, names that resolve nowhere, no etcd variable at all), with only how to log in
+/// added: each `ose3-master<i>` reached at machine etcd<i>'s management address, where etcd
+/// does not listen. The playbooks take etcd's name and URLs from each host's etcd.conf: health
+/// sees a healthy cluster, and restore-quorum finds nothing to do instead of re-forming it.
 #[test]
 fn an_openshift_ansible_inventory_is_read_from_the_hosts() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lab.put_keys("/found/", 50).unwrap();
     let ids: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
-    let text = read(&lab.inventory_path());
-    let mut inv = String::new();
-    for line in text.lines() {
-        let mut out = line.replace("etcd_ca_host=etcd1", "etcd_ca_host=ose3-etcd1.example.com");
-        for h in lab.hosts() {
-            let m = lab.machine(&h.name).unwrap();
-            if line.starts_with(&format!("{} ", h.name)) || line == h.name {
-                out = format!(
-                    "ose3-{}.example.com ansible_host={}",
-                    h.name, m.management_ip
-                );
-            }
-        }
-        inv.push_str(&out);
-        inv.push('\n');
-    }
-    let path = lab.dir().join("openshift-hosts");
-    std::fs::write(&path, &inv).unwrap();
+    let example = read(
+        &lab::ansible::repo_root().join("inventory-examples/openshift-3.11-hosts-example.ini"),
+    );
+    let names: Vec<(String, &str)> = lab
+        .member_names()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("ose3-master{}.example.com", i + 1), h.as_str()))
+        .collect();
+    let path = lab::openshift::write(&lab, "openshift-hosts", &example, &names).unwrap();
+    let inv = read(&path);
     assert!(!inv.contains("etcd_ip") && !inv.contains("etcd_client_url"));
 
     let run = ansible::playbook(&path, "playbooks/health.yml", &[]);

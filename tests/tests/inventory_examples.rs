@@ -86,14 +86,58 @@ fn every_example_parses_with_the_groups_the_playbooks_target() {
         );
         let members = hosts_of(&inv, "etcd");
         assert_eq!(members.len() % 2, 1, "{name}: an even etcd member count");
-        for host in &members {
-            let vars = &inv["_meta"]["hostvars"][host];
-            assert!(
-                vars["etcd_ip"]
-                    .as_str()
-                    .is_some_and(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok()),
-                "{name}: {host} has no etcd_ip address"
-            );
+        // Either every etcd host's address is given, or none is (read from its etcd.conf).
+        let given: Vec<bool> = members
+            .iter()
+            .map(|host| {
+                let vars = &inv["_meta"]["hostvars"][host];
+                if vars.get("etcd_ip").is_some() {
+                    assert!(
+                        vars["etcd_ip"]
+                            .as_str()
+                            .is_some_and(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok()),
+                        "{name}: {host}'s etcd_ip is not an address"
+                    );
+                }
+                vars.get("etcd_ip").is_some()
+            })
+            .collect();
+        assert!(
+            given.iter().all(|g| *g) || given.iter().all(|g| !*g),
+            "{name}: etcd_ip on some etcd hosts only: {members:?} {given:?}"
+        );
+    }
+}
+
+/// openshift-ansible's own hosts.example shape: host ranges, and not one variable naming an
+/// etcd member's address, name or URLs; the playbooks find them on the hosts.
+#[test]
+fn the_hosts_example_names_no_etcd_url_and_uses_ranges() {
+    let example = repo_root().join("inventory-examples/openshift-3.11-hosts-example.ini");
+    let text = std::fs::read_to_string(&example).unwrap();
+    assert!(text.contains("ose3-master[1:3].example.com"), "{text}");
+    let inv = parsed(&example);
+    assert_eq!(
+        hosts_of(&inv, "etcd"),
+        [
+            "ose3-master1.example.com",
+            "ose3-master2.example.com",
+            "ose3-master3.example.com"
+        ]
+    );
+    let hostvars = inv["_meta"]["hostvars"].as_object().cloned().unwrap();
+    const NAMING: [&str; 5] = [
+        "etcd_ip",
+        "openshift_ip",
+        "etcd_hostname",
+        "openshift_hostname",
+        "etcd_name",
+    ];
+    for (host, vars) in hostvars {
+        for var in vars.as_object().unwrap().keys() {
+            let names_a_member =
+                NAMING.contains(&var.as_str()) || var.starts_with("etcd_") && var.ends_with("_url");
+            assert!(!names_a_member, "{host} sets {var}");
         }
     }
 }

@@ -417,6 +417,17 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     assert_eq!(names(&lab), ["etcd2", "etcd3"]);
     assert_eq!(lab.count_keys("/dead-first/").unwrap(), 300);
     assert_eq!(lab.count_keys("/late/").unwrap(), 100);
+    // The masters forget etcd1, whose URL only the member list gave (its etcd.conf was out of
+    // reach, the inventory names none).
+    let e1 = lab.host("etcd1").unwrap().client_url();
+    let master_urls = |lab: &Lab, h: &str| {
+        let text = std::fs::read_to_string(lab.host(h).unwrap().master_config()).unwrap();
+        confedit::get_seq(&text, "etcdClientInfo.urls").unwrap()
+    };
+    for h in ["etcd2", "etcd3"] {
+        let urls = master_urls(&lab, h);
+        assert!(!urls.contains(&e1) && urls.len() == 2, "{h}: {urls:?}");
+    }
 
     // etcd1's machine comes back (its etcd starts on its old data, for a cluster that is gone).
     lab.revive_host("etcd1").unwrap();
@@ -430,6 +441,11 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
     assert_eq!(names(&lab), ["etcd1", "etcd2", "etcd3"]);
     assert!(lab.is_healthy("etcd1").unwrap());
     assert_eq!(lab.count_keys("/late/").unwrap(), 100);
+    // Back as a member, back in every master's list.
+    for h in ["etcd1", "etcd2", "etcd3"] {
+        let urls = master_urls(&lab, h);
+        assert!(urls.contains(&e1) && urls.len() == 3, "{h}: {urls:?}");
+    }
 
     // And now there is nothing left to do.
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
@@ -471,21 +487,9 @@ fn a_healthy_cluster_the_play_cannot_see_is_not_re_formed() {
     assert_eq!(lab.count_keys("/unseen/").unwrap(), 50);
 }
 
-/// restore-quorum.yml cut (its controller session lost) right after `task`, then run again:
-/// the re-run finishes the job, every host a healthy voting member with every key, and no
-/// force-new-cluster left behind to re-form the cluster at the next restart.
-fn cut_then_rerun(task: &str) {
-    let lab = Lab::up(LabOptions::machines()).expect("lab up");
-    lose_quorum(&lab);
-    let cut = ansible::playbook_cut_after(&lab.inventory_path(), PLAY, &[], task);
-    assert_eq!(
-        cut.code, -9,
-        "the run ended before {task:?}:\n{}",
-        cut.stdout
-    );
-
-    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
-    assert!(run.ok(), "{}", run.describe());
+/// Every [etcd] host a started, healthy voting member, and every key of `keys` (prefix, count)
+/// read back.
+fn assert_whole(lab: &Lab, keys: &[(&str, u64)]) {
     let members = lab.member_list().unwrap();
     assert_eq!(members.len(), 3, "{members:?}");
     assert!(
@@ -494,6 +498,37 @@ fn cut_then_rerun(task: &str) {
     );
     for name in ["etcd1", "etcd2", "etcd3"] {
         assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
+    }
+    for (prefix, n) in keys {
+        assert_eq!(lab.count_keys(prefix).unwrap(), *n, "keys under {prefix}");
+    }
+}
+
+/// restore-quorum.yml cut (its controller session lost) right after `task` reported (on `host`,
+/// when given), then run again: the re-run finishes the job, every host a healthy voting member
+/// with every key, and no force-new-cluster left behind to re-form the cluster at the next
+/// restart. `cut_left` checks that the cut left the lab where the test means it to.
+fn cut_then_rerun(task: &str, host: Option<&str>, cut_left: fn(&Lab)) {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lose_quorum(&lab);
+    let cut = ansible::playbook_cut_after_on(&lab.inventory_path(), PLAY, &[], task, host);
+    assert_eq!(
+        cut.code, -9,
+        "the run ended before {task:?}:\n{}",
+        cut.stdout
+    );
+    cut_left(&lab);
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_whole(
+        &lab,
+        &[
+            ("/restore/", (KEYS / 2) as u64),
+            ("/late/", (KEYS / 2) as u64),
+        ],
+    );
+    for name in ["etcd1", "etcd2", "etcd3"] {
         let h = lab.host(name).unwrap();
         assert!(!h
             .root
@@ -502,8 +537,6 @@ fn cut_then_rerun(task: &str) {
         let conf = std::fs::read_to_string(h.etcd_conf()).unwrap();
         assert!(!conf.contains("\nETCD_FORCE_NEW_CLUSTER"), "{name}: {conf}");
     }
-    assert_eq!(lab.count_keys("/restore/").unwrap(), (KEYS / 2) as u64);
-    assert_eq!(lab.count_keys("/late/").unwrap(), (KEYS / 2) as u64);
 
     // A restart of every member keeps the cluster whole (no flag re-forms it).
     for name in ["etcd1", "etcd2", "etcd3"] {
@@ -518,13 +551,337 @@ fn cut_then_rerun(task: &str) {
     assert_eq!(lab.member_list().unwrap().len(), 3);
 }
 
+/// Before the re-forming: etcd down everywhere (the stale member and one other were killed,
+/// the play stopped the third).
+fn every_etcd_down(lab: &Lab) {
+    for name in ["etcd1", "etcd2", "etcd3"] {
+        assert!(!lab.is_running(name).unwrap(), "{name} still runs");
+    }
+}
+
+/// After the re-forming: the survivor alone, every other host still to re-add.
+fn one_member_left(lab: &Lab) {
+    let members = lab.member_list().unwrap();
+    assert_eq!(members.len(), 1, "{members:?}");
+}
+
+#[test]
+fn a_run_cut_after_the_survivors_backup_is_finished_by_the_next() {
+    cut_then_rerun("Copy the etcd config", None, |lab| {
+        every_etcd_down(lab);
+        let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
+        assert!(
+            std::fs::read_dir(&backups).is_ok_and(|mut d| d.next().is_some()),
+            "no backup in {}",
+            backups.display()
+        );
+    });
+}
+
+#[test]
+fn a_run_cut_after_commit_synced_is_finished_by_the_next() {
+    cut_then_rerun(
+        "Record the entries this member applied as committed, so force-new-cluster keeps them",
+        None,
+        every_etcd_down,
+    );
+}
+
 #[test]
 fn a_run_cut_after_the_force_new_cluster_start_is_finished_by_the_next() {
     // The first health wait of the run is the re-formed single member's, drop-in still in place.
-    cut_then_rerun("Wait until etcd on this host is healthy");
+    cut_then_rerun(
+        "Wait until etcd on this host is healthy",
+        None,
+        one_member_left,
+    );
+}
+
+#[test]
+fn a_run_cut_after_force_new_cluster_is_finished_by_the_next() {
+    // The flag is gone and the member restarted without it; nobody re-added yet.
+    cut_then_rerun("Correct the survivor's peer URL", None, one_member_left);
 }
 
 #[test]
 fn a_run_cut_after_a_learner_add_is_finished_by_the_next() {
-    cut_then_rerun("Add the member as a learner, through the survivor");
+    cut_then_rerun(
+        "Add the member as a learner, through the survivor",
+        None,
+        |lab| {
+            let members = lab.member_list().unwrap();
+            assert_eq!(members.len(), 2, "{members:?}");
+            assert!(members.iter().any(|m| m.is_learner && !m.is_started()));
+        },
+    );
+}
+
+#[test]
+fn a_run_cut_after_a_start_before_promotion_is_finished_by_the_next() {
+    // etcd1 is the first host re-added (etcd3 is the survivor): its etcd runs as a learner.
+    cut_then_rerun("Wait until etcd listens", Some("etcd1"), |lab| {
+        assert!(lab.is_running("etcd1").unwrap());
+        let members = lab.member_list().unwrap();
+        assert_eq!(members.len(), 2, "{members:?}");
+        assert!(
+            members.iter().any(|m| m.is_learner && m.name == "etcd1"),
+            "{members:?}"
+        );
+    });
+}
+
+/// The survivor line of a restore-quorum plan: the host it names, and why.
+fn survivor_of(stdout: &str) -> &str {
+    ["etcd1", "etcd2", "etcd3"]
+        .into_iter()
+        .find(|h| stdout.contains(&format!("Survivor: {h} (")))
+        .unwrap_or_else(|| panic!("no survivor line:\n{stdout}"))
+}
+
+/// What etcd_data reads in a host's data dir (run as an operator would, on the host's files).
+fn inspect(lab: &Lab, host: &str) -> Value {
+    let data = lab.host(host).unwrap().data_dir();
+    let (v, code) = ansible::direct("etcd_data", &json!({ "data_dir": data }), &[]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
+/// A stale member still runs while the members that have the last writes are down: it was
+/// frozen (SIGSTOP) while they were acknowledged, the two that have them were killed, then it
+/// ran on. It answers a status call with its own, stale, index; the stopped members' data dirs
+/// say more, on the same scale, so the play must not take the one member that answers.
+#[test]
+fn a_stale_member_still_running_is_not_taken_over_the_advanced_dirs() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    let signal = |sig: &str| {
+        lab.machine("etcd1")
+            .unwrap()
+            .exec_ok(&["systemctl", "kill", &format!("--signal={sig}"), "etcd"])
+            .unwrap();
+    };
+    let e1_id = lab
+        .member_list()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "etcd1")
+        .map(|m| m.id)
+        .expect("etcd1 is a member");
+    lab.put_keys("/early/", 100).unwrap();
+    // etcd1 leads when it freezes. A follower frozen under a leader that replicates to it gets
+    // the entries anyway: they wait in its socket buffers and are read once it runs on. A new
+    // leader instead starts each follower with one probe and sends it nothing more until it
+    // answers, so etcd1 never sees the writes made after it froze.
+    let leader = || -> Option<u64> {
+        let out = lab.etcdctl(["endpoint", "status", "-w", "json"]).ok()?;
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find_map(|e| e["Status"]["leader"].as_u64())
+    };
+    if leader() != Some(e1_id) {
+        let out = lab.etcdctl(["move-leader", &format!("{e1_id:x}")]).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        lab::wait::until(
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_millis(100),
+            || leader() == Some(e1_id),
+        ),
+        "etcd1 never led"
+    );
+    signal("SIGSTOP");
+    lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
+        .expect("two members keep quorum");
+    lab.put_keys("/acked/", 500)
+        .expect("acknowledged with etcd1 frozen");
+    lab.kill("etcd2").unwrap();
+    lab.kill("etcd3").unwrap();
+    signal("SIGCONT");
+    assert!(lab.is_running("etcd1").unwrap());
+    // The premise: etcd1 runs, answers status (its raft index), has no quorum, and is behind
+    // what the stopped members applied.
+    let before = health(&lab);
+    let e1 = lab.host("etcd1").unwrap().client_url();
+    let ep = before["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["endpoint"] == json!(e1))
+        .unwrap_or_else(|| panic!("no endpoint {e1}: {before}"));
+    assert_eq!(ep["healthy"], json!(false), "{ep}");
+    let stale = ep["raft_index"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("etcd1 answered no status: {ep}"));
+    for h in ["etcd2", "etcd3"] {
+        let applied = inspect(&lab, h)["consistent_index"].as_u64().unwrap();
+        assert!(
+            stale < applied,
+            "etcd1 at {stale} is not behind {h} at {applied}"
+        );
+    }
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    let chosen = survivor_of(&run.stdout);
+    assert_ne!(
+        chosen, "etcd1",
+        "re-formed from the stale member:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(most data on disk)"), "{}", run.stdout);
+    assert_whole(&lab, &[("/early/", 100), ("/acked/", 500)]);
+}
+
+/// Two members with the same data: every member up and idle until both backends hold the last
+/// write, then both killed at once (the third had died before). The choice follows the rule,
+/// not chance: the dry run and the real run name the same survivor, and the plan says it was a
+/// tie and what broke it.
+#[test]
+fn an_equal_index_tie_is_broken_deterministically_and_said_so() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.put_keys("/early/", 100).unwrap();
+    lab.kill("etcd1").unwrap();
+    lab.wait_healthy(&["etcd2", "etcd3"], std::time::Duration::from_secs(30))
+        .expect("two members keep quorum");
+    lab.put_keys("/acked/", 500).unwrap();
+    let applied = |h: &str| {
+        let v = inspect(&lab, h);
+        (
+            v["consistent_index"].as_u64(),
+            v["last_entry"]["index"].as_u64(),
+        )
+    };
+    // etcd's backend commits its batch every 100 ms: wait until both hold the same log, all applied.
+    let same = lab::wait::until(
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(100),
+        || {
+            let (a, b) = (applied("etcd2"), applied("etcd3"));
+            a == b && a.0.is_some() && a.0 == a.1
+        },
+    );
+    assert!(
+        same,
+        "etcd2 {:?}, etcd3 {:?}",
+        applied("etcd2"),
+        applied("etcd3")
+    );
+    lab.kill("etcd2").unwrap();
+    lab.kill("etcd3").unwrap();
+
+    let plan = ansible::playbook(&lab.inventory_path(), PLAY, &["--check"]);
+    assert!(plan.ok(), "{}", plan.describe());
+    let planned = survivor_of(&plan.stdout).to_string();
+    assert!(
+        plan.stdout.contains("a tie at index"),
+        "the plan does not say it was a tie:\n{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("broken by"), "{}", plan.stdout);
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(survivor_of(&run.stdout), planned, "{}", run.stdout);
+    assert_ne!(planned, "etcd1");
+    assert_whole(&lab, &[("/early/", 100), ("/acked/", 500)]);
+}
+
+/// Cuts the last record of the newest WAL file in `wal_dir` in half (the file ends inside it, as
+/// a write torn by a crash leaves it). Frames are walked here, independently of etcd_data's
+/// reader: an 8-byte little-endian length (low 56 bits; with the top bit set, bits 56-58 are the
+/// padding), then the record and its padding; a zero length ends the records.
+fn tear_last_record(wal_dir: &Path) -> (std::path::PathBuf, u64) {
+    let mut files: Vec<_> = std::fs::read_dir(wal_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .collect();
+    files.sort();
+    let file = files.pop().expect("a WAL file");
+    let bytes = std::fs::read(&file).unwrap();
+    let (mut off, mut last) = (0usize, None);
+    while off + 8 <= bytes.len() {
+        let len = u64::from_le_bytes(bytes[off..off + 8].try_into().unwrap());
+        if len == 0 {
+            break;
+        }
+        let rec = (len & !(0xffu64 << 56)) as usize;
+        let pad = if len >> 63 == 1 {
+            ((len >> 56) & 7) as usize
+        } else {
+            0
+        };
+        last = Some((off, rec));
+        off += 8 + rec + pad;
+    }
+    let (start, rec) = last.expect("a record in the last WAL file");
+    let cut = (start + 8 + rec / 2) as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(cut)
+        .unwrap();
+    (file, start as u64)
+}
+
+/// A torn WAL tail on a stopped advanced member (its last record cut in half): etcd_data reads
+/// the log up to the record before, as etcd does when it truncates the tail at start, says so,
+/// and does not exclude the member; the restore keeps every acknowledged key whichever member
+/// the ranking takes.
+#[test]
+fn a_torn_wal_tail_is_read_as_etcd_reads_it_and_every_key_kept() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lose_quorum(&lab);
+    lab.kill("etcd3").unwrap();
+    let whole = inspect(&lab, "etcd3");
+    assert_eq!(whole["torn_tail"], json!(false), "{whole}");
+    let wal = lab.host("etcd3").unwrap().data_dir().join("member/wal");
+    let (file, at) = tear_last_record(&wal);
+    let torn = inspect(&lab, "etcd3");
+    assert_eq!(torn["torn_tail"], json!(true), "{torn}");
+    assert_eq!(
+        torn["torn_at"],
+        json!({"file": file.file_name().unwrap().to_string_lossy(), "offset": at}),
+        "{torn}"
+    );
+    assert_eq!(
+        torn["errors"],
+        json!([]),
+        "a torn tail is no damage: {torn}"
+    );
+    assert!(
+        torn["last_entry"]["index"].as_u64() <= whole["last_entry"]["index"].as_u64(),
+        "{whole}\n{torn}"
+    );
+    let (h_whole, h_torn) = (&whole["hardstate"], &torn["hardstate"]);
+    assert!(
+        torn["last_entry"] != whole["last_entry"] || h_torn != h_whole,
+        "the torn record changed nothing: {whole}\n{torn}"
+    );
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("(most data on disk)"), "{}", run.stdout);
+    let survivor = survivor_of(&run.stdout);
+    assert_ne!(survivor, "etcd1", "{}", run.stdout);
+    // Re-formed from the torn member, its tail was cut off as etcd cuts it, the bytes kept.
+    let broken = wal.join(format!(
+        "{}.broken",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    assert_eq!(survivor == "etcd3", broken.is_file(), "{}", run.stdout);
+    assert_whole(
+        &lab,
+        &[
+            ("/restore/", (KEYS / 2) as u64),
+            ("/late/", (KEYS / 2) as u64),
+        ],
+    );
 }

@@ -149,3 +149,71 @@ fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
     );
     assert!(moved.hosts("new_etcd").is_empty());
 }
+
+/// scaleup.yml cut (its controller session lost) right after `task` reported, then run again:
+/// the re-run finishes the join, etcd4 a started, healthy voting member with every key.
+/// `cut_left` checks that the cut left the member where the test means it to.
+fn cut_then_rerun(task: &str, cut_left: fn(&Lab)) {
+    let lab = Lab::up(LabOptions {
+        spares: 1,
+        ..LabOptions::machines()
+    })
+    .expect("lab up");
+    lab.put_keys("/scale/", 100).unwrap();
+    let inv = lab.inventory_path();
+    let cut = ansible::playbook_cut_after(&inv, "playbooks/scaleup.yml", &[], task);
+    assert_eq!(
+        cut.code, -9,
+        "the run ended before {task:?}:\n{}",
+        cut.stdout
+    );
+    cut_left(&lab);
+
+    let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(
+        members(&lab),
+        [
+            ("etcd1".into(), true, false),
+            ("etcd2".into(), true, false),
+            ("etcd3".into(), true, false),
+            ("etcd4".into(), true, false),
+        ]
+    );
+    for h in ["etcd1", "etcd2", "etcd3", "etcd4"] {
+        assert!(lab.is_healthy(h).unwrap(), "{h} not healthy");
+    }
+    assert_eq!(lab.count_keys("/scale/").unwrap(), 100);
+}
+
+/// The learner the cut run added: `(started, is_learner)` of the member at etcd4's peer URL.
+fn etcd4_member(lab: &Lab) -> Option<(bool, bool)> {
+    let url = lab.host("etcd4").unwrap().peer_url();
+    lab.member_list()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.peer_urls.contains(&url))
+        .map(|m| (m.is_started(), m.is_learner))
+}
+
+#[test]
+fn a_join_cut_after_the_member_add_is_finished_by_the_next_run() {
+    cut_then_rerun(
+        "Add the member as a learner through a healthy member",
+        |lab| {
+            // Added, never started: a dangling member etcd4 has no etcd for.
+            assert_eq!(etcd4_member(lab), Some((false, true)));
+            assert!(!lab.is_running("etcd4").unwrap());
+        },
+    );
+}
+
+#[test]
+fn a_join_cut_after_the_start_before_promotion_is_finished_by_the_next_run() {
+    cut_then_rerun("Wait until etcd listens", |lab| {
+        // Running as a learner that was never promoted.
+        assert!(lab.is_running("etcd4").unwrap());
+        let m = etcd4_member(lab).expect("etcd4 added");
+        assert!(m.1, "etcd4 already promoted: {m:?}");
+    });
+}

@@ -1,7 +1,7 @@
 //! The connection options every etcd module shares, and connecting to one endpoint.
 
 use crate::endpoint::validate_endpoint;
-use crate::errors::describe;
+use crate::errors::{describe, CallError};
 use crate::tls::TlsMaterial;
 use crate::transport::{NoDelayTls, Plain};
 use ansible_module::{Failure, Kind, Opt, Params};
@@ -89,6 +89,21 @@ impl ConnOpts {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(e)) => Err(describe(&e)),
             Err(_) => Err(format!("no answer within {}s", self.timeout.as_secs())),
+        }
+    }
+
+    /// [`ConnOpts::bounded`], keeping whether etcd's answer was a refusal to wait out.
+    pub async fn bounded_call<T, F>(&self, call: F) -> Result<T, CallError>
+    where
+        F: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CallError::from(&e)),
+            Err(_) => Err(CallError {
+                text: format!("no answer within {}s", self.timeout.as_secs()),
+                refusal: None,
+            }),
         }
     }
 

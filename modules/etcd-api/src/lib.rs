@@ -19,7 +19,7 @@ pub mod version;
 pub use cluster::{Alarm, ClusterView};
 pub use conn::{block_on, connection_options, ConnOpts};
 pub use endpoint::validate_endpoint;
-pub use errors::describe;
+pub use errors::{describe, CallError, Refusal};
 pub use etcd_client;
 pub use member::{id_hex, parse_id, MemberInfo};
 pub use probe::{probe, EndpointReport, Probe};

@@ -7,7 +7,10 @@
 //! the acknowledged writes after it reach no member re-added from the survivor (they linger in
 //! its own database alone). Appending one HardState record, `commit = min(consistent_index, last
 //! entry)`, at the log's clean end, CRC-chained as etcd's encoder chains it, makes
-//! force-new-cluster keep them. Nothing else is written, and only to a log that ends cleanly.
+//! force-new-cluster keep them. A log that ends in a torn write is first cut back to its last
+//! whole record exactly as etcd's own `wal.Repair` does at its next start (the file copied to
+//! `<file>.broken`, then truncated where the torn frame begins): that loses nothing etcd would
+//! keep, and the record is then appended at a clean end. A damaged log is never written.
 
 use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
@@ -30,6 +33,9 @@ pub struct CommitSync {
     /// The WAL file and offset of the new record.
     pub file: Option<PathBuf>,
     pub offset: Option<u64>,
+    /// The torn tail that was (or would be) cut off first, as etcd's repair cuts it; its
+    /// bytes are kept in `<file>.broken`.
+    pub repaired: Option<wal::Torn>,
 }
 
 /// Why the commit cannot be recorded; nothing was written.
@@ -37,8 +43,7 @@ pub struct CommitSync {
 pub enum CommitError {
     /// The WAL could not be read, or is damaged.
     Wal(String),
-    /// The log ends in a torn write: etcd truncates it there at its next start, and a record
-    /// written over the torn bytes could leave garbage after it.
+    /// The log still ends in a torn write after the repair (it changed underneath).
     TornTail {
         file: String,
         offset: u64,
@@ -59,8 +64,8 @@ impl std::fmt::Display for CommitError {
             CommitError::Wal(e) => write!(f, "reading the WAL: {e}"),
             CommitError::TornTail { file, offset } => write!(
                 f,
-                "the WAL ends in a torn write ({file} at offset {offset}); etcd truncates it at its \
-                 next start: nothing was written"
+                "the WAL still ends in a torn write ({file} at offset {offset}) after cutting it \
+                 off; is etcd running on it? Nothing more was written"
             ),
             CommitError::NoHardState => write!(f, "the WAL holds no HardState: nothing to record"),
             CommitError::Verify(e) => write!(f, "after writing: {e}"),
@@ -84,28 +89,45 @@ pub fn sync_commit(
     consistent_index: Option<u64>,
     dry_run: bool,
 ) -> Result<CommitSync, CommitError> {
-    let log = wal::read_dir(wal_dir).map_err(|e| CommitError::Wal(e.to_string()))?;
-    if let Some(t) = &log.torn {
-        return Err(CommitError::TornTail {
-            file: t.file.clone(),
-            offset: t.offset,
-        });
+    let mut log = wal::read_dir(wal_dir).map_err(|e| CommitError::Wal(e.to_string()))?;
+    let repaired = log.torn.clone();
+    if let (Some(t), false) = (&repaired, dry_run) {
+        repair(wal_dir, t)?;
+        log = wal::read_dir(wal_dir).map_err(|e| CommitError::Verify(e.to_string()))?;
+        if let Some(t) = &log.torn {
+            return Err(CommitError::TornTail {
+                file: t.file.clone(),
+                offset: t.offset,
+            });
+        }
     }
     let hs = log.hardstate.ok_or(CommitError::NoHardState)?;
     let want = target(hs, consistent_index, log.last_entry.map(|e| e.index));
     let mut out = CommitSync {
         before: hs.commit,
         after: want,
-        changed: want > hs.commit,
+        changed: want > hs.commit || repaired.is_some(),
         file: None,
         offset: None,
+        repaired,
     };
-    if !out.changed {
+    if want <= hs.commit {
         return Ok(out);
     }
-    let end = log
-        .end
-        .ok_or_else(|| CommitError::Wal("the log has no clean end to append to".into()))?;
+    // A dry run on a torn log has not cut it: the record would go where the torn frame begins.
+    let end = match (&log.end, &out.repaired) {
+        (Some(end), _) => end.clone(),
+        (None, Some(t)) if dry_run => wal::WalEnd {
+            file: t.file.clone(),
+            offset: t.offset,
+            crc: 0,
+        },
+        _ => {
+            return Err(CommitError::Wal(
+                "the log has no clean end to append to".into(),
+            ))
+        }
+    };
     let path = wal_dir.join(&end.file);
     out.file = Some(path.clone());
     out.offset = Some(end.offset);
@@ -138,6 +160,33 @@ pub fn sync_commit(
             "the WAL reads back {other:?}, not commit {want}"
         ))),
     }
+}
+
+/// etcd's `wal.Repair` (3.4): the last file copied whole to `<file>.broken`, then truncated
+/// where the torn frame begins, and synced.
+fn repair(wal_dir: &Path, torn: &wal::Torn) -> Result<(), CommitError> {
+    let path = wal_dir.join(&torn.file);
+    let broken = wal_dir.join(format!("{}.broken", torn.file));
+    let io = |p: &Path, what: String| CommitError::Io {
+        path: p.to_path_buf(),
+        what,
+    };
+    std::fs::copy(&path, &broken).map_err(|e| {
+        io(
+            &broken,
+            format!("keeping the torn file before cutting it: {e}"),
+        )
+    })?;
+    std::fs::File::open(&broken)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(&broken, format!("fsync: {e}")))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, format!("opening to cut the torn tail: {e}")))?;
+    f.set_len(torn.offset)
+        .map_err(|e| io(&path, format!("truncating at {}: {e}", torn.offset)))?;
+    f.sync_all().map_err(|e| io(&path, format!("fsync: {e}")))
 }
 
 #[cfg(test)]
@@ -242,24 +291,74 @@ mod tests {
         assert_eq!((r.before, r.after, r.changed), (9, 9, false));
     }
 
-    #[test]
-    fn a_torn_tail_is_refused() {
+    /// The follower log with a frame whose record never reached the disk: a length, then
+    /// zeroed sectors (etcd's decoder calls that a torn write).
+    fn torn_log() -> (Vec<u8>, usize) {
         let mut bytes = follower_log();
-        // A frame whose record never reached the disk: a length, then zeroed sectors.
         let end = bytes.len() - 4096;
         bytes.truncate(end);
         bytes.extend_from_slice(&600u64.to_le_bytes());
         bytes.resize(end + 4096, 0);
+        (bytes, end)
+    }
+
+    const NAME: &str = "0000000000000000-0000000000000000.wal";
+
+    #[test]
+    fn a_torn_tail_is_cut_off_as_etcd_does_then_the_commit_recorded() {
+        let (bytes, end) = torn_log();
         let d = wal_dir(&bytes);
-        let before = std::fs::read(d.path().join("0000000000000000-0000000000000000.wal")).unwrap();
-        match sync_commit(d.path(), Some(13), false) {
-            Err(CommitError::TornTail { .. }) => {}
-            other => panic!("{other:?}"),
-        }
+        // A dry run says so and writes nothing.
+        let r = sync_commit(d.path(), Some(13), true).unwrap();
+        assert_eq!((r.before, r.after, r.changed), (9, 13, true));
+        assert_eq!(r.repaired.as_ref().map(|t| t.offset), Some(end as u64));
+        assert_eq!(std::fs::read(d.path().join(NAME)).unwrap(), bytes);
+        assert!(!d.path().join(format!("{NAME}.broken")).exists());
+
+        let r = sync_commit(d.path(), Some(13), false).unwrap();
+        assert_eq!((r.before, r.after, r.changed), (9, 13, true));
+        assert_eq!(r.offset, Some(end as u64));
+        // The torn bytes are kept, as etcd keeps them.
         assert_eq!(
-            std::fs::read(d.path().join("0000000000000000-0000000000000000.wal")).unwrap(),
-            before
+            std::fs::read(d.path().join(format!("{NAME}.broken"))).unwrap(),
+            bytes
         );
+        let log = wal::read_dir(d.path()).unwrap();
+        assert!(log.torn.is_none());
+        assert_eq!(log.hardstate.map(|h| h.commit), Some(13));
+        assert_eq!(log.last_entry.map(|e| e.index), Some(13));
+        // The whole records before the torn one are what they were.
+        let now = std::fs::read(d.path().join(NAME)).unwrap();
+        assert_eq!(now[..end], bytes[..end]);
+    }
+
+    #[test]
+    fn a_torn_tail_with_nothing_to_record_is_still_cut_off() {
+        let (bytes, end) = torn_log();
+        let d = wal_dir(&bytes);
+        let r = sync_commit(d.path(), Some(5), false).unwrap();
+        assert_eq!((r.before, r.after, r.changed), (9, 9, true));
+        assert_eq!(std::fs::read(d.path().join(NAME)).unwrap(), bytes[..end]);
+        // Once cut, a second run finds a clean log and changes nothing.
+        let r = sync_commit(d.path(), Some(5), false).unwrap();
+        assert!(!r.changed && r.repaired.is_none());
+    }
+
+    #[test]
+    fn damage_mid_log_is_refused_with_nothing_written() {
+        let mut bytes = follower_log();
+        // A byte flipped inside the first entry's record: damage, no torn write.
+        let mut head = Encoder::new(0);
+        head.metadata(7, 9);
+        head.state(2, 1, 0);
+        let at = head.out.len() + 8 + 3;
+        bytes[at] ^= 0xff;
+        let d = wal_dir(&bytes);
+        assert!(matches!(
+            sync_commit(d.path(), Some(13), false),
+            Err(CommitError::Wal(_))
+        ));
+        assert_eq!(std::fs::read(d.path().join(NAME)).unwrap(), bytes);
     }
 
     #[test]

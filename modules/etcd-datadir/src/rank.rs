@@ -414,7 +414,7 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
     };
     let survivor = rows[chosen].0.clone();
     let behind = survivor.behind;
-    let reason = explain(
+    let mut reason = explain(
         &rows,
         &eligible,
         chosen,
@@ -422,6 +422,14 @@ pub fn rank(cands: &[Candidate], opts: &Options) -> Result<Ranking, RankError> {
         opts.survivor.is_some(),
         forced,
     );
+    // The plan says a tie was one, and what decided it, so the choice can be checked by hand.
+    if let (Some(how), Some(kept)) = (&tie_break, best_kept) {
+        let hosts: Vec<&str> = tied.iter().map(|&i| rows[i].0.host.as_str()).collect();
+        reason.push_str(&format!(
+            "; a tie at index {kept} between {}, broken by {how}",
+            hosts.join(", ")
+        ));
+    }
     if forced {
         warnings.push(format!(
             "{} is excluded ({}) and was chosen only because force is set",

@@ -111,6 +111,12 @@ fn equal_commits_go_to_the_backend_that_applied_more() {
     let r = best(&[dir("etcd2", 16, 13, (2, 16)), dir("etcd3", 16, 16, (2, 16))]);
     assert_eq!(r.survivor, "etcd3");
     assert!(r.tie);
+    assert!(
+        r.reason
+            .contains("a tie at index 16 between etcd3, etcd2, broken by consistent_index"),
+        "{}",
+        r.reason
+    );
     assert_eq!(
         r.tie_break.as_deref(),
         Some("consistent_index (the backend applied more)")
@@ -126,6 +132,12 @@ fn full_tie_is_broken_by_host_name_whatever_the_order() {
         assert_eq!(r.survivor, "m1");
         assert!(r.tie);
         assert!(r.tie_break.unwrap().starts_with("host name"));
+        assert!(
+            r.reason
+                .contains("a tie at index 9 between m1, m2, broken by host name"),
+            "{}",
+            r.reason
+        );
     }
     // A higher term wins over a longer index at the same commit.
     let r = best(&[dir("a", 9, 9, (2, 12)), dir("b", 9, 9, (3, 10))]);

@@ -118,7 +118,7 @@ fn commit_synced(m: &Module) -> Result<Response, Failure> {
     }
     let r = etcd_datadir::commit::sync_commit(&d.wal_dir, d.consistent_index, m.check_mode())
         .map_err(|e| Failure::new(format!("{}: {e}", d.wal_dir.display())))?;
-    let msg = if r.changed {
+    let mut msg = if r.after > r.before {
         format!(
             "{} the WAL's commit from {} to {}: the entries the backend applied (consistent_index {}) \
              were committed, and force-new-cluster keeps the log only up to the commit",
@@ -133,6 +133,15 @@ fn commit_synced(m: &Module) -> Result<Response, Failure> {
             r.before
         )
     };
+    if let Some(t) = &r.repaired {
+        msg.push_str(&format!(
+            "; {} the torn write at the end of {} (offset {}) as etcd does at start, the file kept as {}.broken",
+            if m.check_mode() { "would cut off" } else { "cut off" },
+            t.file,
+            t.offset,
+            t.file
+        ));
+    }
     Ok(Response::new().changed(r.changed).msg(msg).merge(&r))
 }
 

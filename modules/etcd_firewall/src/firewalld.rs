@@ -1,7 +1,7 @@
 //! firewalld: ports opened in the runtime configuration (effective now) and in the permanent
 //! one (effective after a reload or reboot), each queried first so only what is missing is
-//! changed. The planning is pure and unit-tested; the end-to-end path is not exercised here
-//! (firewalld needs D-Bus and a running daemon).
+//! changed. The planning is pure and unit-tested; the end-to-end path runs against the real
+//! daemon in tests/etcd_firewall.rs (in namespaces of the test's own).
 
 use crate::exec::{Runner, Tool};
 use crate::rules::{Request, State};

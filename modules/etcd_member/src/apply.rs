@@ -3,7 +3,7 @@
 use ansible_module::Failure;
 use etcd_api::etcd_client::{Client, MemberAddOptions};
 use etcd_api::membership::{Plan, Selector};
-use etcd_api::{ConnOpts, MemberInfo};
+use etcd_api::{CallError, ConnOpts, MemberInfo, Refusal};
 use std::time::{Duration, Instant};
 
 pub struct Done {
@@ -19,15 +19,15 @@ pub async fn apply(
 ) -> Result<Done, Failure> {
     let changed_id = match plan {
         Plan::Add { learner } => {
-            let resp = retry_while(conn, "unhealthy cluster", || {
+            let resp = retry_while(conn, Refusal::UnhealthyCluster, || {
                 let opts = learner.then(|| MemberAddOptions::new().with_is_learner());
                 let mut c = client.clone();
                 let urls = want.peer_urls.clone();
-                async move { conn.bounded(c.member_add(urls, opts)).await }
+                async move { conn.bounded_call(c.member_add(urls, opts)).await }
             })
             .await
             .map_err(|e| {
-                let hint = if e.contains("unhealthy cluster") {
+                let hint = if e.refusal == Some(Refusal::UnhealthyCluster) {
                     "; etcd adds members only after its leader has been connected to every \
                      voting member for 5s: is one down or just restarted?"
                 } else {
@@ -44,13 +44,13 @@ pub async fn apply(
             Some(member.raw_id)
         }
         Plan::Promote(member) => {
-            retry_while(conn, "in sync", || {
+            retry_while(conn, Refusal::LearnerNotInSync, || {
                 let mut c = client.clone();
-                async move { conn.bounded(c.member_promote(member.raw_id)).await }
+                async move { conn.bounded_call(c.member_promote(member.raw_id)).await }
             })
             .await
             .map_err(|e| {
-                let hint = if e.contains("in sync") {
+                let hint = if e.refusal == Some(Refusal::LearnerNotInSync) {
                     format!(
                         "; the learner did not catch up with the leader within {}s (raise timeout for a large database)",
                         conn.timeout.as_secs()
@@ -116,17 +116,22 @@ async fn list_reflecting(
 }
 
 /// Retries a call that etcd refuses for a passing reason (a learner still catching up, a
-/// leader whose peers reconnected less than 5s ago) until it succeeds, fails for another
-/// reason, or the module's timeout runs out.
-async fn retry_while<T, F, Fut>(conn: &ConnOpts, transient: &str, mut call: F) -> Result<T, String>
+/// leader whose peers reconnected less than 5s ago: etcd 3.2/3.3 answer every add that way
+/// for 5 s after a restart) until it succeeds, fails for another reason, or the module's
+/// timeout runs out.
+async fn retry_while<T, F, Fut>(
+    conn: &ConnOpts,
+    transient: Refusal,
+    mut call: F,
+) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
+    Fut: std::future::Future<Output = Result<T, CallError>>,
 {
     let deadline = Instant::now() + conn.timeout;
     loop {
         match call().await {
-            Err(e) if e.contains(transient) && Instant::now() < deadline => {
+            Err(e) if e.refusal == Some(transient) && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             other => return other,

@@ -328,3 +328,55 @@ fn removal_note(dirs: &[PathBuf], verb: &str) -> String {
     }
     format!("; {verb} {} older bundle(s)", dirs.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::manifest_of;
+    use modtest::TempDir;
+
+    /// A bundle directory of ours, created at `ms`.
+    fn bundle(root: &Path, name: &str, ms: u64) -> PathBuf {
+        let dir = root.join(name);
+        fs::create_dir(&dir).unwrap();
+        let m = manifest_of(&dir, ms);
+        fs::write(dir.join(manifest::FILE), serde_json::to_string(&m).unwrap()).unwrap();
+        dir
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_counting_the_new_bundle() {
+        let t = TempDir::new("retention");
+        let root = t.path();
+        // Named against their age: retention goes by the manifest's time, not the name.
+        let oldest = bundle(root, "c", 100);
+        let middle = bundle(root, "a", 200);
+        let newer = bundle(root, "b", 300);
+        let new = bundle(root, "z", 400);
+        // Not ours: never a candidate.
+        fs::create_dir(root.join("operator-copy")).unwrap();
+        fs::write(root.join("notes.txt"), "").unwrap();
+
+        assert_eq!(
+            retention(root, None, Some(&new)).unwrap(),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            retention(root, Some(2), Some(&new)).unwrap(),
+            [oldest.clone(), middle.clone()]
+        );
+        assert_eq!(
+            retention(root, Some(4), Some(&new)).unwrap(),
+            Vec::<PathBuf>::new()
+        );
+        // keep 1 (or 0) leaves only the new one.
+        assert_eq!(
+            retention(root, Some(1), Some(&new)).unwrap(),
+            [oldest.clone(), middle.clone(), newer.clone()]
+        );
+        assert_eq!(retention(root, Some(0), Some(&new)).unwrap().len(), 3);
+        // Check mode: the bundle it would write is not on disk, and still takes a place.
+        fs::remove_dir_all(&new).unwrap();
+        assert_eq!(retention(root, Some(3), None).unwrap(), [oldest]);
+    }
+}

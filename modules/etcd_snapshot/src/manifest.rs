@@ -199,3 +199,101 @@ pub fn walk_relative(bundle: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use modtest::TempDir;
+
+    /// A manifest of `bundle` as it is now, created at `created_ms`.
+    pub fn manifest_of(bundle: &Path, created_ms: u64) -> Manifest {
+        let files = walk_relative(bundle)
+            .iter()
+            .filter(|p| p.as_str() != FILE)
+            .map(|p| describe(bundle, p).unwrap())
+            .collect();
+        Manifest {
+            format: FORMAT.into(),
+            created: String::new(),
+            created_ms,
+            etcd_version: String::new(),
+            cluster_id: String::new(),
+            member_id: String::new(),
+            endpoint: String::new(),
+            snapshot: None,
+            v2: None,
+            files,
+        }
+    }
+
+    fn problems(bundle: &Path, m: &Manifest) -> Vec<(String, String)> {
+        differences(bundle, m)
+            .into_iter()
+            .map(|d| (d.path, d.problem))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_bundle_has_no_differences_and_each_alteration_is_named() {
+        let t = TempDir::new("manifest");
+        let b = t.path();
+        fs::create_dir(b.join("etc")).unwrap();
+        fs::write(b.join("etc/etcd.conf"), "ETCD_NAME=etcd1\n").unwrap();
+        fs::write(b.join("etc/peer.key"), "key").unwrap();
+        fs::set_permissions(b.join("etc/peer.key"), fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink("etcd.conf", b.join("etc/link")).unwrap();
+        let m = manifest_of(b, 1);
+        assert!(problems(b, &m).is_empty(), "{:?}", problems(b, &m));
+
+        // Same size, other bytes; a mode opened up; a truncation; a symlink retargeted; a
+        // file removed; a file added.
+        fs::write(b.join("etc/etcd.conf"), "ETCD_NAME=etcd2\n").unwrap();
+        fs::set_permissions(b.join("etc/peer.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::remove_file(b.join("etc/link")).unwrap();
+        std::os::unix::fs::symlink("peer.key", b.join("etc/link")).unwrap();
+        fs::write(b.join("extra"), "").unwrap();
+        assert_eq!(
+            problems(b, &m),
+            [
+                (
+                    "etc/etcd.conf".into(),
+                    "content changed (sha256 differs)".into()
+                ),
+                (
+                    "etc/link".into(),
+                    "symlink points to \"peer.key\", manifest says \"etcd.conf\"".into()
+                ),
+                (
+                    "etc/peer.key".into(),
+                    "mode 0644, manifest says 0600".into()
+                ),
+                ("extra".into(), "not in the manifest".into()),
+            ]
+        );
+        fs::write(b.join("etc/etcd.conf"), "X").unwrap();
+        fs::remove_file(b.join("etc/peer.key")).unwrap();
+        let p = problems(b, &m);
+        assert!(p.contains(&(
+            "etc/etcd.conf".into(),
+            "size 1 bytes, manifest says 16".into()
+        )));
+        assert!(
+            p.iter()
+                .any(|(f, why)| f == "etc/peer.key" && why.starts_with("missing or unreadable")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn only_our_format_is_read() {
+        let t = TempDir::new("manifest-format");
+        let mut m = manifest_of(t.path(), 1);
+        m.format = "someone-else/1".into();
+        fs::write(t.join(FILE), serde_json::to_string(&m).unwrap()).unwrap();
+        assert!(read(t.path())
+            .unwrap_err()
+            .contains("expected \"etcd-ops-backup/1\""));
+        fs::write(t.join(FILE), "{}").unwrap();
+        assert!(read(t.path()).unwrap_err().contains("is not ours"));
+    }
+}

@@ -1,6 +1,7 @@
 //! State `restored`: a snapshot turned into a member's data dir with the tool of the installed
-//! etcd (`etcdutl`, else etcd 3.4's `etcdctl`), restored beside the data dir and renamed into
-//! place, so a failed restore never leaves a half-written data dir where etcd would start.
+//! etcd (`etcdutl` from 3.5, else the host's own `etcdctl`: 3.4, 3.3, 3.2), restored beside the
+//! data dir and renamed into place, so a failed restore never leaves a half-written data dir
+//! where etcd would start.
 
 use crate::fsutil;
 use crate::manifest;
@@ -42,6 +43,15 @@ struct Marker {
     restored_at: String,
 }
 
+impl Marker {
+    /// Whether the data dir already holds this very restore: same member, token and snapshot.
+    fn holds(&self, id: &Identity, token: &str, sha: &str) -> bool {
+        self.member_id == id.member_id
+            && self.initial_cluster_token == token
+            && self.snapshot_sha256 == sha
+    }
+}
+
 /// The member this restore creates, worked out before anything runs.
 #[derive(Debug, Clone, Serialize)]
 struct Identity {
@@ -51,6 +61,9 @@ struct Identity {
     initial_advertise_peer_urls: Vec<String>,
 }
 
+/// As etcd's own `snapshot restore` reads: verify the snapshot, check the data dir, stage the
+/// restore beside it, rename it into place. Each step is a function below; this only orders
+/// them and says what happened.
 pub fn restore(a: &RestoreArgs) -> Result<Response, Failure> {
     let snapshot = snapshot_file(&a.snapshot)?;
     let id = identity(a)?;
@@ -62,46 +75,17 @@ pub fn restore(a: &RestoreArgs) -> Result<Response, Failure> {
         .set("snapshot", &snapshot)
         .set("snapshot_sha256", &sha);
 
-    if let Some(m) = read_marker(data_dir) {
-        if m.member_id == id.member_id
-            && m.initial_cluster_token == a.token
-            && m.snapshot_sha256 == sha
-        {
-            return Ok(base.msg(format!(
-                "{} already holds this restore (member {}, restored {})",
-                data_dir.display(),
-                m.member_id,
-                m.restored_at
-            )));
-        }
+    if let Some(m) = read_marker(data_dir).filter(|m| m.holds(&id, &a.token, &sha)) {
+        return Ok(base.msg(format!(
+            "{} already holds this restore (member {}, restored {})",
+            data_dir.display(),
+            m.member_id,
+            m.restored_at
+        )));
     }
 
-    let mut warnings = Vec::new();
-    if a.skip_hash_check {
-        warnings.push("skip_hash_check: the snapshot was not verified before the restore".into());
-    } else {
-        let status = verify::file(&snapshot)?;
-        if !status.has_hash {
-            return Err(Failure::new(format!(
-                "{} has no sha256 trailer (a raw member/snap/db copy?): its integrity cannot be \
-                 proven; set skip_hash_check to restore it anyway",
-                snapshot.display()
-            )));
-        }
-    }
-
-    let occupied = occupant(data_dir)?;
-    if let Some(what) = &occupied {
-        if !a.force {
-            return Err(Failure::new(format!(
-                "data_dir {} is not empty (it holds {what}): set force to move it aside first",
-                data_dir.display()
-            )));
-        }
-    }
-    let aside = occupied.as_ref().map(|_| aside_path(data_dir));
-    let parent = parent_of(data_dir)?;
-
+    let warnings = verify_snapshot(&snapshot, a.skip_hash_check)?;
+    let target = check_data_dir(data_dir, a.force)?;
     if a.check_mode {
         let mut msg = format!(
             "would restore {} into {} as member {} ({}) of cluster {}",
@@ -111,56 +95,20 @@ pub fn restore(a: &RestoreArgs) -> Result<Response, Failure> {
             id.member_id,
             id.cluster_id
         );
-        if let Some(p) = &aside {
+        if let Some(p) = &target.aside {
             msg.push_str(&format!(", moving the current data dir to {}", p.display()));
         }
         return Ok(with_warnings(
-            base.changed(true).msg(msg).set("moved_aside", &aside),
+            base.changed(true)
+                .msg(msg)
+                .set("moved_aside", &target.aside),
             warnings,
         ));
     }
 
     let tool = Tool::find()?;
-    let staging = parent.join(format!(
-        ".{}.restoring.{}",
-        data_dir
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&staging);
-    let result = tool
-        .run(&snapshot, &staging, a, &id)
-        .and_then(|()| finish_staging(&staging, data_dir, a, &id, &sha));
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    if let Some(p) = &aside {
-        fs::rename(data_dir, p).map_err(|e| {
-            let _ = fs::remove_dir_all(&staging);
-            Failure::new(format!(
-                "moving {} aside to {}: {e}",
-                data_dir.display(),
-                p.display()
-            ))
-        })?;
-    } else if data_dir.exists() {
-        fs::remove_dir(data_dir).map_err(|e| {
-            let _ = fs::remove_dir_all(&staging);
-            Failure::new(format!("replacing empty {}: {e}", data_dir.display()))
-        })?;
-    }
-    fs::rename(&staging, data_dir).map_err(|e| {
-        Failure::new(format!(
-            "renaming the restored {} to {}: {e} (the restore is complete in {})",
-            staging.display(),
-            data_dir.display(),
-            staging.display()
-        ))
-    })?;
-    fsutil::sync_dir(&parent)?;
+    let staging = stage(&tool, &snapshot, a, &id, &sha, &target)?;
+    rename_into_place(&staging, data_dir, &target)?;
     let mut msg = format!(
         "restored {} into {} with {} as member {} ({}) of cluster {}",
         snapshot.display(),
@@ -170,16 +118,123 @@ pub fn restore(a: &RestoreArgs) -> Result<Response, Failure> {
         id.member_id,
         id.cluster_id
     );
-    if let Some(p) = &aside {
+    if let Some(p) = &target.aside {
         msg.push_str(&format!("; the previous data dir is at {}", p.display()));
     }
     Ok(with_warnings(
         base.changed(true)
             .msg(msg)
-            .set("moved_aside", &aside)
+            .set("moved_aside", &target.aside)
             .set("tool", tool.name),
         warnings,
     ))
+}
+
+/// Step 1, verify: a snapshot without its sha256 trailer cannot be proven intact, and is
+/// restored only when the task says so (with a warning).
+fn verify_snapshot(snapshot: &Path, skip_hash_check: bool) -> Result<Vec<String>, Failure> {
+    if skip_hash_check {
+        return Ok(vec![
+            "skip_hash_check: the snapshot was not verified before the restore".into(),
+        ]);
+    }
+    let status = verify::file(snapshot)?;
+    if !status.has_hash {
+        return Err(Failure::new(format!(
+            "{} has no sha256 trailer (a raw member/snap/db copy?): its integrity cannot be \
+             proven; set skip_hash_check to restore it anyway",
+            snapshot.display()
+        )));
+    }
+    Ok(Vec::new())
+}
+
+/// Where a restore goes: beside the data dir, and where its present content is moved.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    /// The directory holding the data dir: staging happens here, so the rename is atomic.
+    parent: PathBuf,
+    /// Where a non-empty data dir is moved (kept, never deleted); None when it is missing or empty.
+    aside: Option<PathBuf>,
+}
+
+/// Step 2, check the data dir: missing or empty is fine; anything else only with `force`,
+/// and then it is moved aside, not deleted.
+fn check_data_dir(data_dir: &Path, force: bool) -> Result<Target, Failure> {
+    let occupied = occupant(data_dir)?;
+    if let Some(what) = &occupied {
+        if !force {
+            return Err(Failure::new(format!(
+                "data_dir {} is not empty (it holds {what}): set force to move it aside first",
+                data_dir.display()
+            )));
+        }
+    }
+    Ok(Target {
+        parent: parent_of(data_dir)?,
+        aside: occupied.map(|_| aside_path(data_dir)),
+    })
+}
+
+/// Step 3, stage: the tool restores into a hidden directory beside the data dir, which then
+/// gets the marker, mode and owner etcd needs. A failure removes the staging dir, so the data
+/// dir is untouched.
+fn stage(
+    tool: &Tool,
+    snapshot: &Path,
+    a: &RestoreArgs,
+    id: &Identity,
+    sha: &str,
+    target: &Target,
+) -> Result<PathBuf, Failure> {
+    let staging = staging_path(&target.parent, &a.data_dir, std::process::id());
+    let _ = fs::remove_dir_all(&staging);
+    let result = tool
+        .run(snapshot, &staging, a, id)
+        .and_then(|()| finish_staging(&staging, &a.data_dir, a, id, sha));
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    Ok(staging)
+}
+
+/// `<parent>/.<data dir name>.restoring.<pid>`: hidden, and on the data dir's filesystem.
+fn staging_path(parent: &Path, data_dir: &Path, pid: u32) -> PathBuf {
+    let name = data_dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    parent.join(format!(".{name}.restoring.{pid}"))
+}
+
+/// Step 4, rename: the old data dir aside (or an empty one removed), the staged one into its
+/// place, the parent synced. Only the last rename makes the restore visible to etcd.
+fn rename_into_place(staging: &Path, data_dir: &Path, target: &Target) -> Result<(), Failure> {
+    if let Some(p) = &target.aside {
+        fs::rename(data_dir, p).map_err(|e| {
+            let _ = fs::remove_dir_all(staging);
+            Failure::new(format!(
+                "moving {} aside to {}: {e}",
+                data_dir.display(),
+                p.display()
+            ))
+        })?;
+    } else if data_dir.exists() {
+        fs::remove_dir(data_dir).map_err(|e| {
+            let _ = fs::remove_dir_all(staging);
+            Failure::new(format!("replacing empty {}: {e}", data_dir.display()))
+        })?;
+    }
+    fs::rename(staging, data_dir).map_err(|e| {
+        Failure::new(format!(
+            "renaming the restored {} to {}: {e} (the restore is complete in {})",
+            staging.display(),
+            data_dir.display(),
+            staging.display()
+        ))
+    })?;
+    Ok(fsutil::sync_dir(&target.parent)?)
 }
 
 fn with_warnings(mut r: Response, warnings: Vec<String>) -> Response {
@@ -420,15 +475,11 @@ impl Tool {
         ))
     }
 
-    fn run(
-        &self,
-        snapshot: &Path,
-        out: &Path,
-        a: &RestoreArgs,
-        id: &Identity,
-    ) -> Result<(), Failure> {
+    /// `snapshot restore` of this tool. etcdctl before 3.4 (3.3, 3.2: no etcdutl there) speaks
+    /// API v2 unless told otherwise, and 3.4's restores only through v3: ETCDCTL_API=3 always,
+    /// which etcdutl ignores.
+    fn command(&self, snapshot: &Path, out: &Path, a: &RestoreArgs, id: &Identity) -> Command {
         let mut cmd = Command::new(&self.path);
-        // etcd 3.4's etcdctl restores only through API v3; etcdutl ignores the variable.
         cmd.env("ETCDCTL_API", "3")
             .arg("snapshot")
             .arg("restore")
@@ -444,7 +495,18 @@ impl Tool {
         if a.skip_hash_check {
             cmd.arg("--skip-hash-check");
         }
-        let output = cmd
+        cmd
+    }
+
+    fn run(
+        &self,
+        snapshot: &Path,
+        out: &Path,
+        a: &RestoreArgs,
+        id: &Identity,
+    ) -> Result<(), Failure> {
+        let output = self
+            .command(snapshot, out, a, id)
             .output()
             .map_err(|e| Failure::new(format!("running {}: {e}", self.path.display())))?;
         if !output.status.success() {
@@ -472,4 +534,193 @@ fn which(name: &str) -> Option<PathBuf> {
                 .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
                 .unwrap_or(false)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use modtest::TempDir;
+    use serde_json::json;
+
+    fn args(initial_cluster: Value, name: &str, token: &str) -> RestoreArgs {
+        RestoreArgs {
+            snapshot: PathBuf::from("/nonexistent/snapshot.db"),
+            data_dir: PathBuf::from("/var/lib/etcd"),
+            name: name.into(),
+            initial_cluster,
+            token: token.into(),
+            peer_urls: Vec::new(),
+            skip_hash_check: false,
+            force: false,
+            check_mode: false,
+        }
+    }
+
+    #[test]
+    fn ids_are_the_ones_etcd_derives() {
+        // etcd's defaults: `etcd` alone logs "added member 8e9e05c52164694d
+        // [http://localhost:2380] to cluster cdf818194e3a8c32".
+        let id = identity(&args(
+            json!("default=http://localhost:2380"),
+            "default",
+            "etcd-cluster",
+        ))
+        .unwrap();
+        assert_eq!(id.member_id, "8e9e05c52164694d");
+        assert_eq!(id.cluster_id, "cdf818194e3a8c32");
+        assert_eq!(id.initial_advertise_peer_urls, ["http://localhost:2380"]);
+    }
+
+    #[test]
+    fn a_dict_and_a_string_name_the_same_cluster() {
+        let text = "etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380";
+        let from_text = identity(&args(json!(text), "etcd2", "t")).unwrap();
+        let from_dict = identity(&args(
+            json!({"etcd1": "https://10.0.0.1:2380", "etcd2": ["https://10.0.0.2:2380"]}),
+            "etcd2",
+            "t",
+        ))
+        .unwrap();
+        assert_eq!(from_text.member_id, from_dict.member_id);
+        assert_eq!(from_text.cluster_id, from_dict.cluster_id);
+        // The token is part of every id: another token, another cluster.
+        let other = identity(&args(json!(text), "etcd2", "u")).unwrap();
+        assert_ne!(other.member_id, from_text.member_id);
+        assert_ne!(other.cluster_id, from_text.cluster_id);
+    }
+
+    #[test]
+    fn a_member_etcd_would_refuse_is_refused_before_the_restore() {
+        let text = json!("etcd1=https://10.0.0.1:2380");
+        let e = identity(&args(text.clone(), "etcd9", "t")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("etcd9 is not in initial_cluster (etcd1)"),
+            "{e}"
+        );
+        let mut a = args(text, "etcd1", "t");
+        a.peer_urls = vec!["https://10.0.0.9:2380".into()];
+        let e = identity(&a).unwrap_err();
+        assert!(e.to_string().contains("etcd would refuse to start"), "{e}");
+        let e = identity(&args(json!(3), "etcd1", "t")).unwrap_err();
+        assert!(e.to_string().contains("must be a string"), "{e}");
+    }
+
+    #[test]
+    fn the_marker_matches_only_the_same_restore() {
+        let id = identity(&args(json!("a=https://h:2380"), "a", "tok")).unwrap();
+        let m = Marker {
+            member_id: id.member_id.clone(),
+            cluster_id: id.cluster_id.clone(),
+            name: "a".into(),
+            initial_cluster_token: "tok".into(),
+            initial_cluster: id.initial_cluster.clone(),
+            snapshot_sha256: "abc".into(),
+            restored_at: "2026-01-01T00:00:00Z".into(),
+        };
+        assert!(m.holds(&id, "tok", "abc"));
+        assert!(!m.holds(&id, "tok", "abd"), "another snapshot");
+        assert!(!m.holds(&id, "other", "abc"), "another token");
+        // The id comes from the peer URLs and the token, not the name.
+        let other = identity(&args(json!("a=https://g:2380"), "a", "tok")).unwrap();
+        assert!(!m.holds(&other, "tok", "abc"), "another member");
+    }
+
+    #[test]
+    fn the_data_dir_is_checked_and_a_full_one_kept_aside() {
+        let t = TempDir::new("restore-target");
+        let data = t.join("etcd");
+        // Missing, then empty: restored straight in.
+        let target = check_data_dir(&data, false).unwrap();
+        assert_eq!(target.parent, t.path());
+        assert_eq!(target.aside, None);
+        fs::create_dir(&data).unwrap();
+        assert_eq!(check_data_dir(&data, false).unwrap().aside, None);
+        // Not empty: refused without force, naming what it holds; moved aside with it.
+        fs::create_dir(data.join("member")).unwrap();
+        let e = check_data_dir(&data, false).unwrap_err().to_string();
+        assert!(e.contains("is not empty (it holds member)"), "{e}");
+        let aside = check_data_dir(&data, true).unwrap().aside.unwrap();
+        let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("etcd.") && name.ends_with(".bak"),
+            "{name}"
+        );
+        assert!(!aside.exists());
+        // A data dir whose parent is missing cannot be staged beside.
+        let e = check_data_dir(&t.join("no/such/etcd"), false).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+    }
+
+    #[test]
+    fn staging_is_hidden_beside_the_data_dir() {
+        assert_eq!(
+            staging_path(Path::new("/var/lib"), Path::new("/var/lib/etcd"), 42),
+            PathBuf::from("/var/lib/.etcd.restoring.42")
+        );
+    }
+
+    #[test]
+    fn the_rename_keeps_the_old_data_and_puts_the_restore_in_place() {
+        let t = TempDir::new("restore-rename");
+        let data = t.join("etcd");
+        fs::create_dir_all(data.join("member")).unwrap();
+        fs::write(data.join("member/old"), "old").unwrap();
+        let staging = staging_path(t.path(), &data, 1);
+        fs::create_dir_all(staging.join("member")).unwrap();
+        fs::write(staging.join("member/new"), "new").unwrap();
+        let target = check_data_dir(&data, true).unwrap();
+        rename_into_place(&staging, &data, &target).unwrap();
+        assert_eq!(fs::read_to_string(data.join("member/new")).unwrap(), "new");
+        assert!(!data.join("member/old").exists());
+        let aside = target.aside.unwrap();
+        assert_eq!(fs::read_to_string(aside.join("member/old")).unwrap(), "old");
+        assert!(!staging.exists());
+    }
+
+    #[test]
+    fn etcdctl_is_told_api_v3_and_given_the_member() {
+        let a = args(
+            json!("etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380"),
+            "etcd1",
+            "tok",
+        );
+        let id = identity(&a).unwrap();
+        let tool = Tool {
+            name: "etcdctl",
+            path: PathBuf::from("/usr/bin/etcdctl"),
+        };
+        let cmd = tool.command(
+            Path::new("/s.db"),
+            Path::new("/v/.etcd.restoring.1"),
+            &a,
+            &id,
+        );
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert_eq!(
+            envs,
+            [(
+                std::ffi::OsStr::new("ETCDCTL_API"),
+                Some(std::ffi::OsStr::new("3"))
+            )],
+            "etcdctl 3.2/3.3 default to API v2, which has no snapshot restore"
+        );
+        let argv: Vec<String> = cmd
+            .get_args()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            argv,
+            [
+                "snapshot",
+                "restore",
+                "/s.db",
+                "--name=etcd1",
+                "--initial-cluster=etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380",
+                "--initial-cluster-token=tok",
+                "--initial-advertise-peer-urls=https://10.0.0.1:2380",
+                "--data-dir=/v/.etcd.restoring.1",
+            ]
+        );
+    }
 }

@@ -66,6 +66,11 @@ fn cli() -> Command {
                         .help("etcd_runtime: process (default), static_pod, or systemd (default with --machines)"),
                 )
                 .arg(
+                    Arg::new("etcd-version")
+                        .long("etcd-version")
+                        .help("Run a legacy etcd that `make legacy-etcd` built: 3.3.11 or 3.2.32 (default: the system's 3.4)"),
+                )
+                .arg(
                     Arg::new("slot")
                         .long("slot")
                         .default_value("0")
@@ -178,6 +183,10 @@ fn up(args: &ArgMatches) -> Result<()> {
         None if machines => Runtime::Systemd,
         None => Runtime::Process,
     };
+    let etcd = match args.get_one::<String>("etcd-version") {
+        Some(v) => lab::EtcdBuild::legacy(v)?,
+        None => lab::EtcdBuild::default(),
+    };
     let mut lab = Lab::up(LabOptions {
         machines,
         runtime,
@@ -185,6 +194,7 @@ fn up(args: &ArgMatches) -> Result<()> {
         spares: *args.get_one::<usize>("spares").context("--spares")?,
         dir: args.get_one::<PathBuf>("dir").cloned(),
         slot,
+        etcd,
         ..Default::default()
     })?;
     lab.keep();
