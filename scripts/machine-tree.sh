@@ -58,7 +58,8 @@ debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$work" "$mirror" >
     exit 1
 }
 
-# The etcd RPM's unit, word for word where it matters: seed 001's drop-in edits its ExecStart
+# The etcd RPM's unit, word for word where it matters: seed 001's drop-in (39.1.3.2,
+# docs/procedures.md) edits its ExecStart
 # line with sed, so its shape must be the RPM's. RHEL 7's 3.3 RPM also passed --name, --data-dir
 # and --listen-client-urls as flags; etcd 3.4 refuses a flag that shadows an ETCD_* variable, so
 # the line is the one the RPM ships for 3.4 (everything from etcd.conf).

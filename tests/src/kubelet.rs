@@ -1,6 +1,7 @@
 //! A stand-in for the kubelet of the `static_pod` runtime: runs a host's etcd while
 //! `<static_pod_dir>/etcd.yaml` is there and stops it when the manifest leaves, which is all the
-//! playbooks rely on (seed 001, 39.2: stop = move the manifest out, start = move it back).
+//! playbooks rely on (seed 001, 39.2: stop = move the manifest out, start = move it back;
+//! docs/procedures.md).
 //!
 //! Unlike a real kubelet it does not restart an etcd that died on its own: a test that kills a
 //! member means "this host is down", and the member stays down until its manifest is cycled.

@@ -458,6 +458,19 @@ impl Lab {
         &self.tls
     }
 
+    /// The connection options of the etcd modules for this lab (every member's client URL,
+    /// the client certificate), with `timeout` seconds: the one place a test builds them.
+    pub fn conn_args(&self, timeout: u64) -> serde_json::Value {
+        let tls = self.client_tls();
+        serde_json::json!({
+            "endpoints": self.endpoints(),
+            "ca_cert": tls.ca,
+            "client_cert": tls.cert,
+            "client_key": tls.key,
+            "timeout": timeout,
+        })
+    }
+
     /// `<labdir>/hosts.ini`.
     pub fn inventory_path(&self) -> PathBuf {
         self.dir.join("hosts.ini")

@@ -23,6 +23,7 @@
 pub mod ansible;
 pub mod awx;
 mod client;
+pub mod docs;
 pub mod envfile;
 mod error;
 pub mod inventory;

@@ -189,7 +189,7 @@ fn is_ours_and_alive(pid: u32, host: &Host) -> bool {
 }
 
 /// No such process, or only a zombie waiting to be reaped (its sockets are closed already).
-pub(crate) fn is_gone(pid: u32) -> bool {
+pub fn is_gone(pid: u32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return true;
     };

@@ -3,7 +3,7 @@
 //! Needs the installed binaries (`make build`) and the venv `make test` creates.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -26,22 +26,7 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("etcd-ops-e2e-conf-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use modtest::TempDir;
 
 /// (file name in the temp dir, fixture, expected bytes after the play)
 fn files() -> Vec<(&'static str, String, String)> {
@@ -171,8 +156,8 @@ fn config_modules_through_ansible_playbook() {
             bin.display()
         );
     }
-    let tmp = TempDir::new();
-    let dir = &tmp.0;
+    let tmp = TempDir::new("e2e-conf");
+    let dir = tmp.path();
     let files = files();
     for (name, before, _) in &files {
         fs::write(dir.join(name), before).unwrap();

@@ -1,6 +1,7 @@
 //! The first host of [etcd] is a dead machine (UNREACHABLE to Ansible): health.yml, backup.yml
 //! and remove-member.yml go on through the hosts that answer, and the dead member is removed
-//! through the survivors (seed 001 39.1.2, seed 003 37.1).
+//! through the survivors (seed 001 39.1.2, seed 003 37.1;
+//! docs/procedures.md).
 
 use confedit::{get_seq, EnvFile};
 use lab::{ansible, Lab, LabOptions};

@@ -6,14 +6,7 @@ use lab::{Lab, LabOptions};
 use serde_json::{json, Value};
 
 fn health_args(lab: &Lab) -> Value {
-    let tls = lab.client_tls();
-    json!({
-        "endpoints": lab.endpoints(),
-        "ca_cert": tls.ca,
-        "client_cert": tls.cert,
-        "client_key": tls.key,
-        "timeout": 3,
-    })
+    lab.conn_args(3)
 }
 
 fn health(lab: &Lab, args: &Value, extra: &[&str]) -> (Value, Run) {

@@ -17,21 +17,9 @@ fn up(members: usize, spares: usize) -> Lab {
     .expect("lab comes up")
 }
 
-/// Gone, or a zombie nobody has reaped yet: either way no longer an etcd.
-fn pid_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => matches!(
-            stat.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next()),
-            Some("Z") | Some("X")
-        ),
-    }
-}
-
 fn wait_gone(pid: u32) -> bool {
     lab::wait::until(Duration::from_secs(10), Duration::from_millis(20), || {
-        pid_gone(pid)
+        lab::process::is_gone(pid)
     })
 }
 
@@ -161,7 +149,7 @@ fn survives_one_loss_loses_quorum_at_two_and_recovers() {
     lab.kill("etcd1").unwrap();
     lab.wait_healthy(&["etcd2", "etcd3"], Duration::from_secs(30))
         .unwrap();
-    assert!(pid_gone(pid1) && !lab.is_running("etcd1").unwrap());
+    assert!(lab::process::is_gone(pid1) && !lab.is_running("etcd1").unwrap());
     assert_eq!(
         lab.count_keys("/quorum/").unwrap(),
         1000,

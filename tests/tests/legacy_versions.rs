@@ -20,15 +20,8 @@ fn legacy_lab(version: &str, spares: usize) -> Lab {
 }
 
 fn args(lab: &Lab, extra: Value) -> Value {
-    let tls = lab.client_tls();
-    let mut a = json!({
-        "endpoints": lab.endpoints(),
-        "ca_cert": tls.ca,
-        "client_cert": tls.cert,
-        "client_key": tls.key,
-        // etcd refuses adds until its leader has seen every member for 5s; a fresh lab is younger.
-        "timeout": 15,
-    });
+    // etcd refuses adds until its leader has seen every member for 5s; a fresh lab is younger.
+    let mut a = lab.conn_args(15);
     for (k, v) in extra.as_object().unwrap() {
         a[k] = v.clone();
     }

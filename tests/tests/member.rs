@@ -9,15 +9,8 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 fn base_args(lab: &Lab) -> Value {
-    let tls = lab.client_tls();
-    json!({
-        "endpoints": lab.endpoints(),
-        "ca_cert": tls.ca,
-        "client_cert": tls.cert,
-        "client_key": tls.key,
-        // etcd refuses adds until its leader has seen every member for 5s; a fresh lab is younger.
-        "timeout": 15,
-    })
+    // etcd refuses adds until its leader has seen every member for 5s; a fresh lab is younger.
+    lab.conn_args(15)
 }
 
 fn member(lab: &Lab, extra: Value, flags: &[&str]) -> (Value, Run) {
@@ -212,7 +205,7 @@ fn guard_rails_refuse_and_leave_the_member_list_alone() {
         "{v}"
     );
     assert_eq!(members_sorted(&lab), pending);
-    // Removing the failed join by its peer URL clears the way (pitfall 1).
+    // Removing the failed join by its peer URL clears the way (pitfall 1, docs/procedures.md).
     let (v, run) = member(&lab, json!({"peer_urls": [e4], "state": "absent"}), &[]);
     assert!(run.ok(), "{}", run.describe());
     assert_eq!(v["changed"], json!(true));
@@ -318,7 +311,7 @@ fn localhost_peer_url_left_by_a_restore_is_corrected_with_member_update() {
     lab.stop("etcd1").unwrap();
 
     // A restore without --initial-advertise-peer-urls, as many runbooks do it: the member's
-    // peer URL becomes http://localhost:2380 (field notes, pitfall 4).
+    // peer URL becomes http://localhost:2380 (field notes, pitfall 4: docs/procedures.md).
     let data = host.data_dir();
     std::fs::remove_dir_all(&data).unwrap();
     let out = std::process::Command::new(lab::etcdctl_bin())

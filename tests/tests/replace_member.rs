@@ -1,9 +1,10 @@
-//! replace-member.yml on machines (seed 003, 37.1 then 37.2): a member whose whole machine died
-//! blocks a plain scale-up (etcd refuses `member add` while a voter is unreachable, and
-//! scaleup.yml refuses first, naming it, changing nothing); replace-member.yml --check shows
-//! both halves with their quorum arithmetic and changes nothing; a replace run cut right after
-//! the removal is finished by running it again: the survivors and the spare are the members,
-//! every key kept, the masters and flanneld forget the dead member's URL and gain the spare's.
+//! replace-member.yml on machines (seed 003, 37.1 then 37.2, docs/procedures.md): a member whose
+//! whole machine died blocks a plain scale-up (etcd refuses `member add` while a voter is
+//! unreachable, and scaleup.yml refuses first, naming it, changing nothing); replace-member.yml
+//! --check shows both halves with their quorum arithmetic and changes nothing; a replace run cut
+//! right after the removal is finished by running it again: the survivors and the spare are the
+//! members, every key kept, the masters and flanneld forget the dead member's URL and gain the
+//! spare's.
 
 use confedit::{get_seq, EnvFile};
 use lab::{ansible, Lab, LabOptions};

@@ -10,14 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn conn_args(lab: &Lab) -> Value {
-    let tls = lab.client_tls();
-    json!({
-        "endpoints": lab.endpoints(),
-        "ca_cert": tls.ca,
-        "client_cert": tls.cert,
-        "client_key": tls.key,
-        "timeout": 5,
-    })
+    lab.conn_args(5)
 }
 
 fn with(base: &Value, extra: Value) -> Value {

@@ -1,8 +1,9 @@
-//! The v2 store (issue 14, seed 001 39.1.1.2) on machines with the v2 API on: flannel's tree, an
-//! empty directory and a TTL key beside 1,000 v3 keys. backup.yml exports it into the bundle
-//! (fetched owner-only); restore-snapshot.yml brings both stores back after every data dir is
-//! wiped, and refuses a v2-less bundle while the cluster holds v2 data; an altered v2 part fails
-//! verification; restore-quorum.yml keeps both stores on every member, re-added ones included.
+//! The v2 store (issue 14, seed 001 39.1.1.2 in docs/procedures.md) on machines with the v2 API on:
+//! flannel's tree, an empty directory and a TTL key beside 1,000 v3 keys. backup.yml exports it
+//! into the bundle (fetched owner-only); restore-snapshot.yml brings both stores back after every
+//! data dir is wiped, and refuses a v2-less bundle while the cluster holds v2 data; an altered v2
+//! part fails verification; restore-quorum.yml keeps both stores on every member, re-added ones
+//! included.
 
 use lab::ansible;
 use lab::{Lab, LabOptions};

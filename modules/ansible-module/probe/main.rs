@@ -10,6 +10,7 @@ fn main() {
         .option(
             Opt::str("password")
                 .no_log()
+                .aliases(&["passwd"])
                 .help("a secret that must never be printed"),
         )
         .option(Opt::list("items", Kind::Int));

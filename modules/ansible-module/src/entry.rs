@@ -11,10 +11,8 @@ use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 static PRINTED: AtomicBool = AtomicBool::new(false);
-static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
 
 /// Runs a module and exits: status 0 on success, 1 on failure.
 pub fn run<F>(spec: ModuleSpec, body: F) -> !
@@ -26,7 +24,6 @@ where
         Ok(a) => a,
         Err(msg) => emit(&json!({"failed": true, "changed": false, "msg": msg}), true),
     };
-    remember_secrets(&spec, &args);
     let outcome = execute(&spec, &args, body);
     emit(&outcome.json, outcome.failed)
 }
@@ -67,22 +64,6 @@ fn read_args(spec: &ModuleSpec) -> Result<Map<String, Value>, String> {
     Ok(args)
 }
 
-fn remember_secrets(spec: &ModuleSpec, args: &Map<String, Value>) {
-    let secrets: Vec<String> = spec
-        .options
-        .iter()
-        .filter(|o| o.no_log)
-        .filter_map(|o| args.get(o.name))
-        .filter_map(|v| match v {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    if let Ok(mut s) = SECRETS.get_or_init(Default::default).lock() {
-        *s = secrets;
-    }
-}
-
 /// A panic still yields one JSON failure, so Ansible reports the message rather than
 /// "MODULE FAILURE ... Module result deserialization failed".
 fn install_panic_hook(name: &'static str) {
@@ -97,13 +78,10 @@ fn install_panic_hook(name: &'static str) {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let secrets = SECRETS
-            .get()
-            .and_then(|m| m.lock().ok().map(|s| s.clone()))
-            .unwrap_or_default();
+        // The secrets validation found (execute remembers them before the body runs).
         let msg = nolog::mask_str(
             &format!("{name} panicked (a bug in the module): {payload}{place}"),
-            &secrets,
+            &nolog::remembered(),
         );
         emit(&json!({"failed": true, "changed": false, "msg": msg}), true);
     }));

@@ -28,8 +28,6 @@ impl Module {
 pub struct Outcome {
     pub json: Value,
     pub failed: bool,
-    /// Secrets to mask in anything printed later (the panic hook uses them).
-    pub no_log_values: Vec<String>,
 }
 
 pub fn execute<F>(spec: &ModuleSpec, args: &Map<String, Value>, body: F) -> Outcome
@@ -38,6 +36,8 @@ where
 {
     let validation = validate(spec, args);
     let secrets = validation.no_log_values;
+    // A panic in the body is reported by the panic hook, which masks these same values.
+    nolog::remember(&secrets);
     let mut warnings = validation.warnings;
     let ctx = validation.ctx;
 
@@ -120,11 +120,7 @@ fn finish(
     }
     nolog::mask(&mut out, secrets);
     let failed = out.get("failed").and_then(Value::as_bool).unwrap_or(false);
-    Outcome {
-        json: out,
-        failed,
-        no_log_values: secrets.to_vec(),
-    }
+    Outcome { json: out, failed }
 }
 
 fn invocation(spec: &ModuleSpec, params: &Params) -> Value {

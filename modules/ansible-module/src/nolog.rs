@@ -2,6 +2,26 @@
 //! binary modules, so a key path or password echoed in a message would reach the log.
 
 use serde_json::Value;
+use std::sync::{Mutex, OnceLock};
+
+/// The secrets of the running module, for the panic hook: a panic inside the module's body
+/// happens after validation found them, and its message must be masked as a result would be.
+static REMEMBERED: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+
+/// Validation's secrets (every no_log option, however it was named), kept for [`remembered`].
+pub fn remember(secrets: &[String]) {
+    if let Ok(mut s) = REMEMBERED.get_or_init(Default::default).lock() {
+        *s = secrets.to_vec();
+    }
+}
+
+/// What [`remember`] kept; nothing before validation ran.
+pub fn remembered() -> Vec<String> {
+    REMEMBERED
+        .get()
+        .and_then(|m| m.lock().ok().map(|s| s.clone()))
+        .unwrap_or_default()
+}
 
 pub const MASK: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 const PARTIAL: &str = "********";

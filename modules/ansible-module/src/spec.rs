@@ -50,8 +50,13 @@ pub struct Opt {
     pub aliases: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elements: Option<Kind>,
+    /// The short line `--help` shows.
     #[serde(skip)]
     pub help: &'static str,
+    /// The sidecar doc's description, Ansible markup (`I(option)`, `C(code)`); one paragraph a
+    /// line. `make docs` renders the sidecar's options and the README's tables from `--spec`.
+    #[serde(rename = "description")]
+    pub doc: &'static str,
 }
 
 impl Opt {
@@ -66,6 +71,7 @@ impl Opt {
             aliases: Vec::new(),
             elements: None,
             help: "",
+            doc: "",
         }
     }
     pub fn str(name: &'static str) -> Opt {
@@ -118,6 +124,10 @@ impl Opt {
     }
     pub fn help(mut self, help: &'static str) -> Opt {
         self.help = help;
+        self
+    }
+    pub fn doc(mut self, doc: &'static str) -> Opt {
+        self.doc = doc;
         self
     }
 }
@@ -182,6 +192,14 @@ impl ModuleSpec {
             requires: requires.to_vec(),
             any,
         });
+        self
+    }
+    /// This module's own description of a shared option (a fragment such as the connection
+    /// options says what is common; a module that means more by it says so here).
+    pub fn describe(mut self, name: &str, doc: &'static str) -> ModuleSpec {
+        let opt = self.options.iter_mut().find(|o| o.name == name);
+        opt.unwrap_or_else(|| panic!("{}: describe({name}): no such option", self.name))
+            .doc = doc;
         self
     }
     pub fn without_check_mode(mut self) -> ModuleSpec {

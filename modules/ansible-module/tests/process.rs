@@ -103,6 +103,19 @@ fn panic_still_prints_failure_json_without_secrets() {
     );
 }
 
+/// The panic hook masks what validation found, so a secret given by an alias is masked too.
+#[test]
+fn panic_masks_a_secret_given_by_its_alias() {
+    let (v, code, stderr) = probe(&["--args", r#"{"action": "panic", "passwd": "pw654321"}"#]);
+    assert_ne!(code, 0);
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("probe asked to panic with ********"), "{msg}");
+    assert!(
+        !msg.contains("pw654321") && !stderr.contains("pw654321"),
+        "{msg} / {stderr}"
+    );
+}
+
 #[test]
 fn unreadable_or_malformed_args_are_clear_failures() {
     let (v, code, _) = probe(&["/nonexistent/args"]);

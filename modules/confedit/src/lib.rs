@@ -35,6 +35,7 @@ pub mod module;
 pub mod text;
 pub mod url;
 pub mod urllist;
+pub mod utc;
 pub mod yamlseq;
 
 pub use atomic::{

@@ -1,28 +1,10 @@
-//! The connection options every etcd module shares, and connecting to one endpoint.
+//! Connecting to one endpoint, each call bounded by the timeout.
 
-use crate::endpoint::validate_endpoint;
-use crate::errors::{describe, CallError};
+use crate::errors::EtcdError;
 use crate::tls::TlsMaterial;
 use crate::transport::{NoDelayTls, Plain};
-use ansible_module::{Failure, Kind, Opt, Params};
 use etcd_client::{Client, ConnectOptions};
 use std::time::Duration;
-
-/// The options `endpoints`, `ca_cert`, `client_cert`, `client_key`, `timeout`, with the same
-/// meaning in etcd_health, etcd_member and etcd_snapshot.
-pub fn connection_options() -> Vec<Opt> {
-    vec![
-        Opt::list("endpoints", Kind::Str)
-            .required()
-            .help("client URLs (https://host:2379); dead ones are tolerated"),
-        Opt::path("ca_cert").help("CA bundle that signed the members' server certificates"),
-        Opt::path("client_cert").help("client certificate for mutual TLS"),
-        Opt::path("client_key").help("key of client_cert (never returned)"),
-        Opt::int("timeout")
-            .default(5)
-            .help("seconds allowed for each endpoint's answer"),
-    ]
-}
 
 #[derive(Clone)]
 pub struct ConnOpts {
@@ -32,40 +14,9 @@ pub struct ConnOpts {
 }
 
 impl ConnOpts {
-    pub fn from_params(p: &Params) -> Result<ConnOpts, Failure> {
-        let endpoints = p.strings("endpoints");
-        if endpoints.is_empty() {
-            return Err(Failure::new(
-                "endpoints is empty: name at least one client URL",
-            ));
-        }
-        for e in &endpoints {
-            validate_endpoint(e)?;
-        }
-        let timeout = p.int("timeout").unwrap_or(5);
-        if timeout <= 0 {
-            return Err(Failure::new(format!(
-                "timeout must be a positive number of seconds, not {timeout}"
-            )));
-        }
-        if let Some(ca) = p.path("ca_cert") {
-            trust_only(&ca);
-        }
-        let tls = TlsMaterial::load(
-            p.path("ca_cert").as_deref(),
-            p.path("client_cert").as_deref(),
-            p.path("client_key").as_deref(),
-        )?;
-        Ok(ConnOpts {
-            endpoints,
-            tls,
-            timeout: Duration::from_secs(timeout as u64),
-        })
-    }
-
     /// A client bound to exactly one endpoint, so that what it reports belongs to that member.
     /// etcd-client connects lazily: a dead endpoint shows up on the first call.
-    pub async fn connect(&self, endpoint: &str) -> Result<Client, String> {
+    pub async fn connect(&self, endpoint: &str) -> Result<Client, EtcdError> {
         let opts = ConnectOptions::new()
             .with_connect_timeout(self.timeout)
             .with_timeout(self.timeout);
@@ -85,64 +36,20 @@ impl ConnOpts {
                 Client::connect_with_balanced_channel([endpoint], Some(opts), channel).await
             }
         };
-        match tokio::time::timeout(self.timeout, connect).await {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!("no answer within {}s", self.timeout.as_secs())),
-        }
-    }
-
-    /// [`ConnOpts::bounded`], keeping whether etcd's answer was a refusal to wait out.
-    pub async fn bounded_call<T, F>(&self, call: F) -> Result<T, CallError>
-    where
-        F: std::future::Future<Output = Result<T, etcd_client::Error>>,
-    {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(CallError::from(&e)),
-            Err(_) => Err(CallError {
-                text: format!("no answer within {}s", self.timeout.as_secs()),
-                refusal: None,
-            }),
-        }
+        self.bounded(connect).await
     }
 
     /// Runs `call` with the deadline this module was given; a hung member becomes an error.
-    pub async fn bounded<T, F>(&self, call: F) -> Result<T, String>
+    pub async fn bounded<T, F>(&self, call: F) -> Result<T, EtcdError>
     where
         F: std::future::Future<Output = Result<T, etcd_client::Error>>,
     {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!("no answer within {}s", self.timeout.as_secs())),
+            Ok(Err(e)) => Err(EtcdError::from_client(&e)),
+            Err(_) => Err(EtcdError::Timeout {
+                secs: self.timeout.as_secs(),
+            }),
         }
-    }
-}
-
-/// OpenSSL loads its default trust store for every connector it builds (the whole system
-/// bundle, ~15 ms each). With `ca_cert` given, the members are to be trusted through that CA
-/// alone, so the default store is pointed at it: cheaper, and no public root can vouch for a
-/// member. Called before the runtime starts, while the process has one thread.
-fn trust_only(ca: &std::path::Path) {
-    std::env::set_var("SSL_CERT_FILE", ca);
-    std::env::set_var("SSL_CERT_DIR", "/nonexistent/etcd-ops-trusts-ca_cert-only");
-}
-
-/// One single-threaded runtime for the whole process: clients keep background tasks on the
-/// runtime that made them, so a client from one `block_on` must still work in the next.
-/// One thread keeps the binary small and the behaviour easy to follow.
-pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Failure> {
-    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
-        std::sync::OnceLock::new();
-    let rt = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    match rt {
-        Ok(rt) => Ok(rt.block_on(f)),
-        Err(e) => Err(Failure::new(format!("starting the async runtime: {e}"))),
     }
 }

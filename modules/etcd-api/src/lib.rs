@@ -2,6 +2,8 @@
 //! front, endpoints probed concurrently under one deadline, and the quorum arithmetic every
 //! verdict and guard rail uses.
 
+#[cfg(feature = "ansible")]
+mod ansible;
 mod cluster;
 mod conn;
 mod endpoint;
@@ -16,10 +18,12 @@ mod transport;
 pub mod v2;
 pub mod version;
 
+#[cfg(feature = "ansible")]
+pub use ansible::{block_on, connection_options};
 pub use cluster::{Alarm, ClusterView};
-pub use conn::{block_on, connection_options, ConnOpts};
+pub use conn::ConnOpts;
 pub use endpoint::validate_endpoint;
-pub use errors::{describe, CallError, Refusal};
+pub use errors::{EtcdError, EtcdRefusal};
 pub use etcd_client;
 pub use member::{id_hex, parse_id, MemberInfo};
 pub use probe::{probe, EndpointReport, Probe};

@@ -8,6 +8,54 @@ use crate::quorum::quorum_size;
 use crate::version::has_learners;
 use std::collections::BTreeSet;
 
+/// What kind of refusal a plan is: what a caller may branch on (wait, retry, report), never on
+/// the message's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// No change can commit: too few healthy voting members.
+    QuorumLost,
+    /// The peer URL belongs to another started member.
+    PeerUrlTaken,
+    /// A learner asked for where some member runs etcd < 3.4.
+    LearnersUnsupported,
+    /// A member was added but never started, and already counts toward quorum.
+    UnstartedMember,
+    /// A learner is not promoted yet; etcd takes one at a time.
+    LearnerPending,
+    /// A voting add whose failed start would lose quorum.
+    VotingAddRisksQuorum,
+    /// Removing the last member.
+    LastMember,
+    /// A removal that would leave fewer healthy voting members than quorum.
+    RemoveLosesQuorum,
+    /// No member matches what was asked for.
+    NoSuchMember,
+    /// The learner to promote has not started (it may be starting now).
+    LearnerNotStarted,
+}
+
+/// A refused membership change: its kind and the operator's message, which states the
+/// arithmetic and what to do; the message is its Display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(kind: RefusalKind, message: String) -> Refusal {
+        Refusal { kind, message }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// The facts a plan depends on.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -67,16 +115,19 @@ impl Cluster {
 
     /// Refuses any change while quorum is lost: etcd would not commit it, and waiting for it
     /// would only hang the play.
-    fn require_quorum(&self) -> Result<(), String> {
+    fn require_quorum(&self) -> Result<(), Refusal> {
         if self.has_quorum() {
             return Ok(());
         }
-        Err(format!(
-            "quorum is lost ({} of {} voting members healthy, {} needed): membership cannot \
+        Err(Refusal::new(
+            RefusalKind::QuorumLost,
+            format!(
+                "quorum is lost ({} of {} voting members healthy, {} needed): membership cannot \
              change until quorum is restored (playbooks/restore-quorum.yml)",
-            self.healthy_voting(),
-            self.voting(),
-            quorum_size(self.voting())
+                self.healthy_voting(),
+                self.voting(),
+                quorum_size(self.voting())
+            ),
         ))
     }
 }
@@ -147,7 +198,7 @@ pub fn plan_present(
     want: &Selector,
     learner: Option<bool>,
     force: bool,
-) -> Result<Plan, String> {
+) -> Result<Plan, Refusal> {
     let name = want.name.clone().unwrap_or_default();
     let by_url = c
         .members
@@ -155,11 +206,14 @@ pub fn plan_present(
         .find(|m| m.peer_urls.iter().any(|u| want.peer_urls.contains(u)));
     if let Some(m) = by_url {
         if m.started && !name.is_empty() && m.name != name {
-            return Err(format!(
-                "peer URL {} is already registered to started member {}: remove that member \
+            return Err(Refusal::new(
+                RefusalKind::PeerUrlTaken,
+                format!(
+                    "peer URL {} is already registered to started member {}: remove that member \
                  first or use another peer URL",
-                want.peer_urls.join(","),
-                label(m)
+                    want.peer_urls.join(","),
+                    label(m)
+                ),
             ));
         }
         if same_set(&m.peer_urls, &want.peer_urls) {
@@ -188,11 +242,14 @@ pub fn plan_present(
     // Not even with force: an etcd < 3.4 ignores the learner flag it does not know and adds a
     // voting member, the very thing a learner add is meant to avoid.
     if learner && !c.supports_learners() {
-        return Err(format!(
-            "refusing to add {name} as a learner: learners need etcd >= 3.4 on every member, \
+        return Err(Refusal::new(
+            RefusalKind::LearnersUnsupported,
+            format!(
+                "refusing to add {name} as a learner: learners need etcd >= 3.4 on every member, \
              and the members report {}; an older etcd would silently add a voting member \
              (learner: false adds a voting member deliberately)",
-            c.version_list()
+                c.version_list()
+            ),
         ));
     }
     if !force {
@@ -201,21 +258,27 @@ pub fn plan_present(
     Ok(Plan::Add { learner })
 }
 
-/// Pitfalls 1 and 5 of the field notes: one pending member at a time, and never a voting add
-/// whose failed start would cost quorum.
-fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
+/// Pitfalls 1 and 5 of the field notes (docs/procedures.md): one pending member at a time, and
+/// never a voting add whose failed start would cost quorum.
+fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), Refusal> {
     if let Some(p) = c.members.iter().find(|m| !m.started) {
-        return Err(format!(
-            "refusing to add {name}: {} was added but never started, and it already counts \
+        return Err(Refusal::new(
+            RefusalKind::UnstartedMember,
+            format!(
+                "refusing to add {name}: {} was added but never started, and it already counts \
              toward quorum; start it or remove it first (force: true overrides)",
-            label(p)
+                label(p)
+            ),
         ));
     }
     if let Some(l) = c.members.iter().find(|m| m.is_learner) {
-        return Err(format!(
-            "refusing to add {name}: learner {} is not promoted yet; etcd takes one learner \
+        return Err(Refusal::new(
+            RefusalKind::LearnerPending,
+            format!(
+                "refusing to add {name}: learner {} is not promoted yet; etcd takes one learner \
              at a time, so promote or remove it first (force: true overrides)",
-            label(l)
+                label(l)
+            ),
         ));
     }
     if !learner && !c.supports_learners() {
@@ -226,11 +289,14 @@ fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
         let healthy = c.healthy_voting();
         let needed = quorum_size(after);
         if healthy < needed {
-            return Err(format!(
-                "refusing to add {name} as a voting member: the cluster would have {after} \
+            return Err(Refusal::new(
+                RefusalKind::VotingAddRisksQuorum,
+                format!(
+                    "refusing to add {name} as a voting member: the cluster would have {after} \
                  voting members needing {needed} for quorum, and {healthy} are healthy now, so \
                  if {name} fails to start the cluster loses quorum; add it as a learner \
                  (learner: true) or pass force: true"
+                ),
             ));
         }
     }
@@ -241,7 +307,7 @@ fn check_add(c: &Cluster, name: &str, learner: bool) -> Result<(), String> {
 /// started or caught up: the quorum grows at once while the healthy count does not. That is
 /// only safe when every existing voting member is started and healthy; a dead one is removed
 /// first, so its vote stops counting.
-fn check_voting_add_without_learners(c: &Cluster, name: &str) -> Result<(), String> {
+fn check_voting_add_without_learners(c: &Cluster, name: &str) -> Result<(), Refusal> {
     let missing: Vec<String> = c
         .members
         .iter()
@@ -273,27 +339,33 @@ fn check_voting_add_without_learners(c: &Cluster, name: &str) -> Result<(), Stri
             after - needed
         )
     };
-    Err(format!(
-        "refusing to add {name} as a voting member: etcd {} has no learners, so {name} votes \
+    Err(Refusal::new(
+        RefusalKind::VotingAddRisksQuorum,
+        format!(
+            "refusing to add {name} as a voting member: etcd {} has no learners, so {name} votes \
          from the moment it is added; the cluster would have {after} voting members needing \
          {needed} for quorum with {healthy} of them healthy ({}), {consequence}; remove dead \
          members first (state: absent) or start them, then add (force: true overrides)",
-        c.version_list(),
-        missing.join(", ")
+            c.version_list(),
+            missing.join(", ")
+        ),
     ))
 }
 
-pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, String> {
+pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, Refusal> {
     let Some(m) = want.find(&c.members) else {
         return Ok(Plan::Absent);
     };
     c.require_quorum()?;
     if !force {
         if c.members.len() == 1 {
-            return Err(format!(
-                "refusing to remove {}: it is the last member, and removing it destroys the \
+            return Err(Refusal::new(
+                RefusalKind::LastMember,
+                format!(
+                    "refusing to remove {}: it is the last member, and removing it destroys the \
                  cluster (force: true overrides)",
-                label(m)
+                    label(m)
+                ),
             ));
         }
         if !m.is_learner {
@@ -301,11 +373,14 @@ pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, St
             let healthy = c.healthy_voting() - usize::from(c.healthy.contains(&m.raw_id));
             let needed = quorum_size(remaining);
             if healthy < needed {
-                return Err(format!(
-                    "refusing to remove {}: {remaining} voting members would remain, needing \
+                return Err(Refusal::new(
+                    RefusalKind::RemoveLosesQuorum,
+                    format!(
+                        "refusing to remove {}: {remaining} voting members would remain, needing \
                      {needed} for quorum, and only {healthy} of them are healthy \
                      (force: true overrides)",
-                    label(m)
+                        label(m)
+                    ),
                 ));
             }
         }
@@ -313,20 +388,26 @@ pub fn plan_absent(c: &Cluster, want: &Selector, force: bool) -> Result<Plan, St
     Ok(Plan::Remove(m.clone()))
 }
 
-pub fn plan_promote(c: &Cluster, want: &Selector) -> Result<Plan, String> {
+pub fn plan_promote(c: &Cluster, want: &Selector) -> Result<Plan, Refusal> {
     let Some(m) = want.find(&c.members) else {
-        return Err(format!(
-            "no member {} to promote: add it as a learner first (state: present)",
-            want.describe()
+        return Err(Refusal::new(
+            RefusalKind::NoSuchMember,
+            format!(
+                "no member {} to promote: add it as a learner first (state: present)",
+                want.describe()
+            ),
         ));
     };
     if !m.is_learner {
         return Ok(Plan::Unchanged(m.clone()));
     }
     if !m.started {
-        return Err(format!(
-            "learner {} has not started: start etcd on it before promoting",
-            label(m)
+        return Err(Refusal::new(
+            RefusalKind::LearnerNotStarted,
+            format!(
+                "learner {} has not started: start etcd on it before promoting",
+                label(m)
+            ),
         ));
     }
     c.require_quorum()?;
@@ -491,7 +572,9 @@ mod tests {
     fn peer_url_of_another_started_member_is_refused_even_with_force() {
         let mut w = want("e9");
         w.peer_urls = vec!["https://e2:2380".into()];
-        let err = plan_present(&three(&[1, 2, 3]), &w, None, true).unwrap_err();
+        let err = plan_present(&three(&[1, 2, 3]), &w, None, true)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("already registered to started member e2"),
             "{err}"
@@ -502,10 +585,14 @@ mod tests {
     fn one_pending_member_at_a_time() {
         let mut c = three(&[1, 2, 3]);
         c.members.push(member(4, "e4", true, false));
-        let err = plan_present(&c, &want("e5"), None, false).unwrap_err();
+        let err = plan_present(&c, &want("e5"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("was added but never started"), "{err}");
         c.members[3] = member(4, "e4", true, true);
-        let err = plan_present(&c, &want("e5"), None, false).unwrap_err();
+        let err = plan_present(&c, &want("e5"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("learner e4 (4) is not promoted yet"), "{err}");
         assert_eq!(
             plan_present(&c, &want("e5"), None, true),
@@ -516,12 +603,16 @@ mod tests {
     #[test]
     fn voting_add_that_a_failed_start_would_turn_into_quorum_loss() {
         let one = cluster(vec![member(1, "e1", false, true)], &[1]);
-        let err = plan_present(&one, &want("e2"), Some(false), false).unwrap_err();
+        let err = plan_present(&one, &want("e2"), Some(false), false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("2 voting members needing 2 for quorum, and 1 are healthy now"),
             "{err}"
         );
-        let err = plan_present(&three(&[1, 2]), &want("e4"), Some(false), false).unwrap_err();
+        let err = plan_present(&three(&[1, 2]), &want("e4"), Some(false), false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("4 voting members needing 3 for quorum, and 2 are healthy now"),
             "{err}"
@@ -544,7 +635,9 @@ mod tests {
             plan_present(&old(&[1, 2, 3]), &want("e4"), None, false),
             Ok(Plan::Add { learner: false })
         );
-        let err = plan_present(&old(&[1, 2]), &want("e4"), None, false).unwrap_err();
+        let err = plan_present(&old(&[1, 2]), &want("e4"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("etcd 3.3.11 has no learners"), "{err}");
         assert!(
             err.contains(
@@ -562,7 +655,9 @@ mod tests {
             &[1, 2, 3, 4],
         );
         five.versions = vec!["3.3.11".into()];
-        let err = plan_present(&five, &want("e6"), None, false).unwrap_err();
+        let err = plan_present(&five, &want("e6"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("6 voting members needing 4 for quorum with 4 of them healthy"),
             "{err}"
@@ -575,7 +670,9 @@ mod tests {
         // An added-but-unstarted member is named as such.
         let mut pending = old(&[1, 2, 3]);
         pending.members.push(member(4, "e4", false, false));
-        let err = plan_present(&pending, &want("e5"), None, false).unwrap_err();
+        let err = plan_present(&pending, &want("e5"), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("was added but never started"), "{err}");
     }
 
@@ -584,7 +681,9 @@ mod tests {
         for versions in [vec!["3.3.11"], vec!["3.2.32"], vec!["3.3.11", "3.4.23"]] {
             let mut c = three(&[1, 2, 3]);
             c.versions = versions.iter().map(|v| v.to_string()).collect();
-            let err = plan_present(&c, &want("e4"), Some(true), true).unwrap_err();
+            let err = plan_present(&c, &want("e4"), Some(true), true)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("learners need etcd >= 3.4 on every member"),
                 "{err}"
@@ -613,7 +712,9 @@ mod tests {
             Ok(Plan::Remove(m)) if m.raw_id == 3
         ));
         // Removing healthy e2 while e3 is dead leaves e1 alone healthy of 2.
-        let err = plan_absent(&three(&[1, 2]), &want("e2"), false).unwrap_err();
+        let err = plan_absent(&three(&[1, 2]), &want("e2"), false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("2 voting members would remain, needing 2 for quorum, and only 1 of them are healthy"),
             "{err}"
@@ -622,6 +723,7 @@ mod tests {
         let one = cluster(vec![member(1, "e1", false, true)], &[1]);
         assert!(plan_absent(&one, &want("e1"), false)
             .unwrap_err()
+            .to_string()
             .contains("it is the last member"));
         assert_eq!(
             plan_absent(&three(&[1, 2, 3]), &want("e7"), false),
@@ -636,7 +738,7 @@ mod tests {
             plan_present(&lost, &want("e4"), None, true),
             plan_absent(&lost, &want("e3"), true),
         ] {
-            let err = result.unwrap_err();
+            let err = result.unwrap_err().to_string();
             assert!(
                 err.starts_with("quorum is lost (1 of 3 voting members healthy, 2 needed)"),
                 "{err}"
@@ -658,10 +760,16 @@ mod tests {
         ));
         assert!(plan_promote(&c, &want("e9"))
             .unwrap_err()
+            .to_string()
             .contains("no member e9"));
         c.members.push(member(4, "e4", true, false));
+        assert_eq!(
+            plan_promote(&c, &want("e4")).unwrap_err().kind,
+            RefusalKind::LearnerNotStarted
+        );
         assert!(plan_promote(&c, &want("e4"))
             .unwrap_err()
+            .to_string()
             .contains("has not started"));
         c.members[3] = member(4, "e4", true, true);
         assert!(matches!(plan_promote(&c, &want("e4")), Ok(Plan::Promote(m)) if m.raw_id == 4));

@@ -2,6 +2,7 @@
 //! `etcdctl endpoint status` do, but concurrently and bounded by the module's timeout.
 
 use crate::conn::ConnOpts;
+use crate::errors::EtcdRefusal;
 use crate::member::MemberInfo;
 use etcd_client::Client;
 use serde::Serialize;
@@ -56,7 +57,7 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
     let client = match conn.connect(endpoint).await {
         Ok(c) => c,
         Err(e) => {
-            report.error = Some(e);
+            report.error = Some(e.to_string());
             report.took_ms = started.elapsed().as_millis() as u64;
             return Probe {
                 report,
@@ -85,10 +86,8 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
             report.revision = resp.header().map(|h| h.revision());
         }
         // etcdctl counts "permission denied" as healthy: the member answered through raft.
-        Err(e) if e.contains("PermissionDenied") || e.contains("permission denied") => {
-            report.healthy = true
-        }
-        Err(e) => report.error = Some(e),
+        Err(e) if e.refusal() == Some(EtcdRefusal::PermissionDenied) => report.healthy = true,
+        Err(e) => report.error = Some(e.to_string()),
     }
     match status {
         Ok(s) => {
@@ -113,7 +112,7 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
         }
         Err(e) => {
             if report.error.is_none() {
-                report.error = Some(e);
+                report.error = Some(e.to_string());
             }
         }
     }

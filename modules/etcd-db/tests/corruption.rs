@@ -163,7 +163,7 @@ fn empty_file_random_bytes_and_a_directory() {
         );
     }
 
-    let sub = dir.0.join("a-dir");
+    let sub = dir.join("a-dir");
     std::fs::create_dir(&sub).unwrap();
     assert_eq!(status(&sub).unwrap_err().to_string(), "is a directory");
 }

@@ -16,44 +16,80 @@ use request::Request;
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_conf",
-        "Edit /etc/etcd/etcd.conf in place, keeping comments, order and quoting",
+        "Edit /etc/etcd/etcd.conf in place, keeping comments, order and \
+                quoting",
     )
     .option(
         Opt::path("path")
+            .doc("The EnvironmentFile etcd reads.")
             .default("/etc/etcd/etcd.conf")
             .help("the EnvironmentFile etcd reads"),
     )
     .option(
         Opt::str("state")
+            .doc(
+                "C(present) makes the edits the other options ask for.\nC(read) \
+                changes nothing and only reports the file: C(settings), \
+                C(initial_cluster) and C(member), the member as etcd itself sees \
+                it from this file (name, advertised client and peer URLs, data \
+                dir, certificate paths), so a playbook takes them from the host \
+                instead of assuming them. What a fresh RPM install leaves (the \
+                name C(default), localhost URLs) is left out of C(member).",
+            )
             .default("present")
             .choices(["present", "read"])
             .help(
-                "present: make the edits asked for; read: only report the file (settings, member)",
+                "present: make the edits asked for; read: only report the file \
+                (settings, member)",
             ),
     )
-    .option(Opt::dict("settings").help("KEY: value to set; null removes the key's line"))
+    .option(
+        Opt::dict("settings")
+            .doc(
+                "Variables to set, as KEY: value. Numbers and booleans are \
+                written as text (true/false in lowercase).\nA null value removes \
+                the key's line.\nCannot set C(ETCD_INITIAL_CLUSTER) together \
+                with I(initial_cluster_add) or I(initial_cluster_remove), nor \
+                C(ETCD_FORCE_NEW_CLUSTER) together with I(force_new_cluster).",
+            )
+            .help("KEY: value to set; null removes the key's line"),
+    )
     .option(
         Opt::raw("initial_cluster_add")
-            .help("members for ETCD_INITIAL_CLUSTER: dict name: peer URL, or list of name=url"),
+            .doc(
+                "Members to add to (or update in) C(ETCD_INITIAL_CLUSTER): a dict \
+                name: peer URL (or name: list of peer URLs), a list of name=url, \
+                or the same comma-separated.\nA member already listed gets \
+                exactly the given peer URLs, at its position; new members are \
+                appended. C(ETCD_INITIAL_CLUSTER) is created when missing.",
+            )
+            .help(
+                "members for ETCD_INITIAL_CLUSTER: dict name: peer URL, or list \
+                of name=url",
+            ),
     )
     .option(
         Opt::list("initial_cluster_remove", Kind::Str)
+            .doc(
+                "Members to drop from C(ETCD_INITIAL_CLUSTER), each by name or by \
+                peer URL (anything containing C(://)).\nRemoving every member is \
+                refused.",
+            )
             .help("members to drop from ETCD_INITIAL_CLUSTER, by name or peer URL"),
     )
     .option(
         Opt::bool("force_new_cluster")
-            .help("true sets ETCD_FORCE_NEW_CLUSTER=true, false removes it; unset leaves it"),
+            .doc(
+                "C(true) sets C(ETCD_FORCE_NEW_CLUSTER=true); C(false) removes \
+                the line.\nWhen not given, the line is left as it is.",
+            )
+            .help(
+                "true sets ETCD_FORCE_NEW_CLUSTER=true, false removes it; unset \
+                leaves it",
+            ),
     )
-    .option(
-        Opt::bool("backup")
-            .default(false)
-            .help("keep a timestamped copy of the old file"),
-    )
-    .option(
-        Opt::bool("create")
-            .default(false)
-            .help("create the file if it is missing"),
-    )
+    .option(confedit::module::backup_option())
+    .option(confedit::module::create_option())
 }
 
 fn main() {

@@ -27,7 +27,7 @@ impl Request {
             None => Vec::new(),
         };
         let cluster_add = match p.get("initial_cluster_add") {
-            Some(v) => members(v)?,
+            Some(v) => confedit::module::initial_cluster_members("initial_cluster_add", v)?,
             None => Vec::new(),
         };
         let cluster_remove = p.strings("initial_cluster_remove");
@@ -144,61 +144,4 @@ fn setting(key: &str, v: &Value) -> Result<Option<String>, Failure> {
     };
     check_value(key, &text).map_err(|why| Failure::new(format!("settings.{key}: {why}")))?;
     Ok(Some(text))
-}
-
-/// `initial_cluster_add` as (name, peer URLs) in first-seen order: a dict `name: url` (or
-/// `name: [urls]`), a list of `name=url`, or the same list comma-separated in one string.
-fn members(v: &Value) -> Result<Vec<(String, Vec<String>)>, Failure> {
-    let bad = |what: String| {
-        Failure::new(format!(
-            "initial_cluster_add: {what}; expected a dict of name: peer URL or a list of name=url"
-        ))
-    };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    match v {
-        Value::Object(map) => {
-            for (name, urls) in map {
-                match urls {
-                    Value::String(u) => pairs.push((name.clone(), u.clone())),
-                    Value::Array(list) => {
-                        for u in list {
-                            let u = u.as_str().ok_or_else(|| {
-                                bad(format!("{name} has a URL of type {}", type_name(u)))
-                            })?;
-                            pairs.push((name.clone(), u.to_string()));
-                        }
-                    }
-                    other => return Err(bad(format!("{name} is of type {}", type_name(other)))),
-                }
-            }
-        }
-        Value::Array(_) | Value::String(_) => {
-            let items: Vec<String> = match v {
-                Value::Array(list) => list
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| bad(format!("an item is of type {}", type_name(i))))
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => confedit::split_list(v.as_str().unwrap_or("")),
-            };
-            for item in items {
-                let (name, url) = item
-                    .split_once('=')
-                    .ok_or_else(|| bad(format!("`{item}` is not name=url")))?;
-                pairs.push((name.to_string(), url.to_string()));
-            }
-        }
-        other => return Err(bad(format!("got a value of type {}", type_name(other)))),
-    }
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for (name, url) in pairs {
-        match out.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, urls)) => urls.push(url),
-            None => out.push((name, vec![url])),
-        }
-    }
-    Ok(out)
 }

@@ -35,14 +35,6 @@ fn recovery_golden(before: &str) -> String {
 }
 
 #[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_conf.yml"),
-    );
-}
-
-#[test]
 fn recovery_edit_is_golden_and_idempotent() {
     let dir = TempDir::new("ec-golden");
     let p = dir.fixture("etcd-ocp311.conf", "etcd.conf");

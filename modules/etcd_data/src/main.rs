@@ -20,29 +20,101 @@ use etcd_datadir::DataDirError;
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_data",
-        "Inspect an etcd data dir offline; choose the member to re-form a cluster from",
+        "Inspect an etcd data dir offline; choose the member to re-form a \
+                cluster from",
     )
     .option(
         Opt::str("state")
+            .doc(
+                "C(inspected): read I(data_dir). C(ranked): choose a survivor \
+                among I(candidates).\nC(commit_synced): the one state that \
+                writes, on the survivor with etcd stopped, before \
+                C(--force-new-cluster): etcd applies only committed entries, but \
+                does not sync a HardState whose only change is the commit, so a \
+                killed member's WAL can say less than its backend applied \
+                (C(consistent_index)); force-new-cluster keeps the log only up \
+                to the WAL's commit and the acknowledged writes after it would \
+                reach no re-added member. One HardState record with C(commit = \
+                min(consistent_index, last entry)) is appended at the log's \
+                clean end, CRC-chained as etcd writes it, and read back. A torn \
+                last record is first cut off as etcd's own repair cuts it at start \
+                (the file copied to C(<file>.broken), then truncated where the \
+                torn frame begins; C(repaired) says where), so the record lands \
+                at a clean end; a damaged log is refused with nothing written. \
+                Check mode says what it would write.",
+            )
             .default("inspected")
             .choices(["inspected", "ranked", "commit_synced"])
             .help(
-                "inspected: read data_dir; ranked: choose a survivor among candidates; \
-                 commit_synced: record in data_dir's WAL the entries its backend applied as committed",
+                "inspected: read data_dir; ranked: choose a survivor among \
+                candidates; commit_synced: record in data_dir's WAL the entries \
+                its backend applied as committed",
             ),
     )
-    .option(Opt::path("data_dir").help("inspected: the member's data dir (usually /var/lib/etcd)"))
-    .option(Opt::path("wal_dir").help("inspected: the WAL dir if not <data_dir>/member/wal"))
+    .option(
+        Opt::path("data_dir")
+            .doc(
+                "C(inspected), C(commit_synced): the member's data dir \
+                (ETCD_DATA_DIR, usually C(/var/lib/etcd)). Required for both.",
+            )
+            .help("inspected: the member's data dir (usually /var/lib/etcd)"),
+    )
+    .option(
+        Opt::path("wal_dir")
+            .doc(
+                "C(inspected): the WAL directory (ETCD_WAL_DIR) when it is not \
+                C(<data_dir>/member/wal).",
+            )
+            .help("inspected: the WAL dir if not <data_dir>/member/wal"),
+    )
     .option(
         Opt::raw("candidates")
-            .help("ranked: list of {host, data|status} or dict of host to an inspected result"),
+            .doc(
+                "C(ranked): one entry per host. Either a list of dicts C({host, \
+                data, status}), or a dict of host name to C({data, status}) or \
+                straight to a registered C(inspected) result.\nC(data): an \
+                C(inspected) result (a failed one, C(failed: true), excludes the \
+                host with its C(msg)). C(status): a running member's status, as \
+                etcd_health reports each endpoint (C(member_id), C(raft_index), \
+                C(raft_applied_index), C(is_learner)) or as an element of \
+                C(etcdctl endpoint status -w json). With both, the one that \
+                keeps more counts.\nRequired for C(ranked).",
+            )
+            .help(
+                "ranked: list of {host, data|status} or dict of host to an \
+                inspected result",
+            ),
     )
-    .option(Opt::str("cluster_id").help("ranked: the cluster id (hex) candidates must have"))
-    .option(Opt::str("survivor").help("ranked: the operator's choice, honoured if eligible"))
+    .option(
+        Opt::str("cluster_id")
+            .doc(
+                "C(ranked): the cluster id (hex, as etcd prints it) every \
+                survivor must have; default, the id held by more than half of \
+                the candidates that have one (none: the task fails and asks for \
+                it).",
+            )
+            .help("ranked: the cluster id (hex) candidates must have"),
+    )
+    .option(
+        Opt::str("survivor")
+            .doc(
+                "C(ranked): the operator's choice of host. Honoured when \
+                eligible, even if it is behind (C(behind), C(overridden) say \
+                so); refused when excluded unless I(force).",
+            )
+            .help("ranked: the operator's choice, honoured if eligible"),
+    )
     .option(
         Opt::bool("force")
+            .doc(
+                "C(ranked): accept an excluded I(survivor) (a learner, another \
+                cluster's or a damaged data dir).",
+            )
             .default(false)
-            .help("ranked: accept a survivor that is excluded (learner, foreign, damaged)"),
+            .help(
+                "ranked: accept a survivor that is excluded (learner, foreign, \
+                damaged)",
+            ),
     )
     .required_if("state", "inspected", &["data_dir"], false)
     .required_if("state", "commit_synced", &["data_dir"], false)

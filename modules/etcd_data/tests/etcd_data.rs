@@ -10,14 +10,6 @@ use std::path::{Path, PathBuf};
 const BIN: &str = env!("CARGO_BIN_EXE_etcd_data");
 const CLUSTER: u64 = 0xcdf8_1819_4e3a_8c32;
 
-#[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_data.yml"),
-    );
-}
-
 /// A data dir whose WAL commits `commit` entries (term 2), with a snapshot at 2 holding a v2
 /// key when `v2` is set, and etcd-db's raw backend fixture as its `member/snap/db`.
 fn data_dir(tmp: &TempDir, name: &str, member: u64, commit: u64, v2: bool) -> PathBuf {

@@ -1,4 +1,5 @@
-//! etcd_firewall: seed 003's "open 2379/tcp and 2380/tcp on the new etcd host" step, as
+//! etcd_firewall: seed 003's "open 2379/tcp and 2380/tcp on the new etcd host" step (37.2.2,
+//! docs/procedures.md), as
 //! openshift-ansible's os_firewall does it: an OS_FIREWALL_ALLOW chain jumped to from INPUT
 //! with one ACCEPT rule per port, live and in /etc/sysconfig/iptables; or firewalld's runtime
 //! and permanent configuration when firewalld runs. Only what is missing changes.
@@ -33,59 +34,104 @@ const RESERVED: [&str; 10] = [
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_firewall",
-        "Open (or close) etcd's ports in iptables (live and /etc/sysconfig/iptables) or firewalld",
+        "Open (or close) etcd's ports in iptables (live and \
+                /etc/sysconfig/iptables) or firewalld",
     )
     .option(
         Opt::list("ports", Kind::Int)
+            .doc("Ports to accept; duplicates are ignored.")
             .default(json!([2379, 2380]))
             .help("ports to accept: etcd's client and peer ports"),
     )
     .option(
         Opt::str("protocol")
+            .doc("Protocol of the ports.")
             .default("tcp")
             .choices(["tcp", "udp"])
             .help("tcp or udp"),
     )
     .option(
         Opt::str("chain")
+            .doc(
+                "The iptables chain holding the ACCEPT rules, jumped to from \
+                C(INPUT).\nC(OS_FIREWALL_ALLOW) is the name the OpenShift \
+                installer uses, so an OpenShift host's existing chain is reused.",
+            )
             .default("OS_FIREWALL_ALLOW")
-            .help("the iptables chain holding the ACCEPT rules, jumped to from INPUT"),
+            .help(
+                "the iptables chain holding the ACCEPT rules, jumped to from \
+                INPUT",
+            ),
     )
     .option(
         Opt::str("state")
+            .doc(
+                "C(present) opens the ports; C(absent) removes their rules (chain \
+                and jump stay).",
+            )
             .default("present")
             .choices(["present", "absent"])
             .help("present opens the ports, absent removes their rules"),
     )
     .option(
         Opt::str("backend")
+            .doc(
+                "C(auto) uses firewalld if it runs, else iptables if anything \
+                filters, else does nothing.\nC(iptables) and C(firewalld) force \
+                one (C(firewalld) fails unless it runs); C(none) leaves the \
+                firewall alone.",
+            )
             .default("auto")
             .choices(["auto", "iptables", "firewalld", "none"])
-            .help("auto: firewalld if running, else iptables if anything filters, else nothing"),
+            .help(
+                "auto: firewalld if running, else iptables if anything filters, \
+                else nothing",
+            ),
     )
     .option(
         Opt::path("saved_file")
+            .doc("The ruleset iptables-services restores at boot.")
             .default("/etc/sysconfig/iptables")
             .help("the ruleset iptables-services restores at boot"),
     )
-    .option(Opt::str("zone").help("firewalld zone (default: firewalld's default zone)"))
+    .option(
+        Opt::str("zone")
+            .doc(
+                "The firewalld zone; firewalld's default zone when not given. \
+                Ignored by iptables.",
+            )
+            .help("firewalld zone (default: firewalld's default zone)"),
+    )
     .option(
         Opt::bool("backup")
+            .doc(
+                "Keep a copy of the old saved file named \
+                C(<saved_file>.<YYYY-MM-DD@HH:MM:SS>~) before changing it.",
+            )
             .default(false)
             .help("keep a timestamped copy of the saved file"),
     )
     .option(
         Opt::str("iptables")
+            .doc(
+                "The iptables binary, a path or a name looked up in C(PATH), then \
+                C(/usr/sbin), C(/sbin).",
+            )
             .default("iptables")
             .help("iptables binary, a path or a name"),
     )
     .option(
         Opt::str("iptables_save")
+            .doc(
+                "The iptables-save binary, used only to create a missing \
+                I(saved_file).",
+            )
             .default("iptables-save")
             .help("iptables-save binary, used to create a missing saved file"),
     )
     .option(
         Opt::str("firewall_cmd")
+            .doc("The firewall-cmd binary.")
             .default("firewall-cmd")
             .help("firewall-cmd binary"),
     )

@@ -385,14 +385,6 @@ fn saved_copy(dir: &TempDir, text: &str) -> PathBuf {
 }
 
 #[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_firewall.yml"),
-    );
-}
-
-#[test]
 fn rhel7_host_gets_the_seed_003_rules_live_and_saved_then_nothing_on_a_second_run() {
     let ns = Netns::new();
     ns.restore(RHEL7);

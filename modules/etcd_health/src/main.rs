@@ -10,11 +10,16 @@ mod table;
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_health",
-        "Report etcd endpoint health, member list, alarms and whether the cluster has quorum",
+        "Report etcd endpoint health, member list, alarms and whether the \
+                cluster has quorum",
     )
     .options(connection_options())
     .option(
         Opt::bool("fail_on_quorum_loss")
+            .doc(
+                "Fail the task when the cluster has lost quorum (the result keys \
+                are still returned).",
+            )
             .default(false)
             .help("fail the task when the cluster has lost quorum"),
     )
@@ -65,8 +70,8 @@ fn mixed_versions(v: &ClusterView) -> String {
     )
 }
 
-/// The v2 store across the cluster: seed 001 asks for every data store to be backed up, and
-/// a v3 snapshot has none of it.
+/// The v2 store across the cluster: seed 001 (39.1.1.2, docs/procedures.md) asks for every
+/// data store to be backed up, and a v3 snapshot has none of it.
 #[derive(serde::Serialize)]
 struct V2Summary {
     /// Some member serves the v2 API.

@@ -3,7 +3,7 @@
 use ansible_module::Failure;
 use etcd_api::etcd_client::{Client, MemberAddOptions};
 use etcd_api::membership::{Plan, Selector};
-use etcd_api::{CallError, ConnOpts, MemberInfo, Refusal};
+use etcd_api::{ConnOpts, EtcdError, EtcdRefusal, MemberInfo};
 use std::time::{Duration, Instant};
 
 pub struct Done {
@@ -19,15 +19,15 @@ pub async fn apply(
 ) -> Result<Done, Failure> {
     let changed_id = match plan {
         Plan::Add { learner } => {
-            let resp = retry_while(conn, Refusal::UnhealthyCluster, || {
+            let resp = retry_while(conn, EtcdRefusal::UnhealthyCluster, || {
                 let opts = learner.then(|| MemberAddOptions::new().with_is_learner());
                 let mut c = client.clone();
                 let urls = want.peer_urls.clone();
-                async move { conn.bounded_call(c.member_add(urls, opts)).await }
+                async move { conn.bounded(c.member_add(urls, opts)).await }
             })
             .await
             .map_err(|e| {
-                let hint = if e.refusal == Some(Refusal::UnhealthyCluster) {
+                let hint = if e.refusal() == Some(EtcdRefusal::UnhealthyCluster) {
                     "; etcd adds members only after its leader has been connected to every \
                      voting member for 5s: is one down or just restarted?"
                 } else {
@@ -44,13 +44,13 @@ pub async fn apply(
             Some(member.raw_id)
         }
         Plan::Promote(member) => {
-            retry_while(conn, Refusal::LearnerNotInSync, || {
+            retry_while(conn, EtcdRefusal::LearnerNotInSync, || {
                 let mut c = client.clone();
-                async move { conn.bounded_call(c.member_promote(member.raw_id)).await }
+                async move { conn.bounded(c.member_promote(member.raw_id)).await }
             })
             .await
             .map_err(|e| {
-                let hint = if e.refusal == Some(Refusal::LearnerNotInSync) {
+                let hint = if e.refusal() == Some(EtcdRefusal::LearnerNotInSync) {
                     format!(
                         "; the learner did not catch up with the leader within {}s (raise timeout for a large database)",
                         conn.timeout.as_secs()
@@ -121,17 +121,17 @@ async fn list_reflecting(
 /// timeout runs out.
 async fn retry_while<T, F, Fut>(
     conn: &ConnOpts,
-    transient: Refusal,
+    transient: EtcdRefusal,
     mut call: F,
-) -> Result<T, CallError>
+) -> Result<T, EtcdError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, CallError>>,
+    Fut: std::future::Future<Output = Result<T, EtcdError>>,
 {
     let deadline = Instant::now() + conn.timeout;
     loop {
         match call().await {
-            Err(e) if e.refusal == Some(transient) && Instant::now() < deadline => {
+            Err(e) if e.refusal() == Some(transient) && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             other => return other,

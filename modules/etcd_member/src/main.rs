@@ -3,7 +3,7 @@
 //! quorum), then make it through any healthy member.
 
 use ansible_module::{run, Failure, Kind, Module, ModuleSpec, Opt, Response};
-use etcd_api::membership::{self, Cluster, Plan, Selector};
+use etcd_api::membership::{self, Cluster, Plan, RefusalKind, Selector};
 use etcd_api::{block_on, connection_options, parse_id, validate_endpoint, ClusterView, ConnOpts};
 use std::time::{Duration, Instant};
 
@@ -13,24 +13,61 @@ mod env;
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_member",
-        "Add (learner first), update, promote or remove an etcd member, refusing changes that would cost quorum",
+        "Add (learner first), update, promote or remove an etcd member, \
+                refusing changes that would cost quorum",
     )
     .options(connection_options())
-    .option(Opt::str("name").help("member name (ETCD_NAME of the member)"))
-    .option(Opt::list("peer_urls", Kind::Str).help("the member's peer URLs, https://host:2380"))
-    .option(Opt::str("id").help("member id in hex, another way to select the member"))
+    .option(
+        Opt::str("name")
+            .doc("Member name (its C(ETCD_NAME)). Required with C(state=present).")
+            .help("member name (ETCD_NAME of the member)"),
+    )
+    .option(
+        Opt::list("peer_urls", Kind::Str)
+            .doc("The member's peer URLs. Required with C(state=present).")
+            .help("the member's peer URLs, https://host:2380"),
+    )
+    .option(
+        Opt::str("id")
+            .doc(
+                "Member id in hex, another way to select a member to remove or \
+                promote.",
+            )
+            .help("member id in hex, another way to select the member"),
+    )
     .option(
         Opt::str("state")
+            .doc(
+                "C(present) adds or corrects the member, C(absent) removes it, \
+                C(promoted) makes a learner a voting member.",
+            )
             .default("present")
             .choices(["present", "absent", "promoted"]),
     )
-    .option(Opt::bool("learner").help(
-        "add as a learner; default: true when every member runs etcd >= 3.4",
-    ))
+    .option(
+        Opt::bool("learner")
+            .doc(
+                "Add as a learner. Default true when every reachable member runs \
+                etcd 3.4 or later.",
+            )
+            .help(
+                "add as a learner; default: true when every member runs etcd >= \
+                3.4",
+            ),
+    )
     .option(
         Opt::bool("force")
+            .doc(
+                "Override the quorum guard rails. Never overrides the quorum-lost \
+                check.",
+            )
             .default(false)
             .help("override the quorum guard rails (never the quorum-lost check)"),
+    )
+    .describe(
+        "timeout",
+        "Seconds for each call; with C(state=promoted), also how long to \
+                wait for the learner to catch up.",
     )
     .required_if("state", "present", &["name", "peer_urls"], false)
     .required_if("state", "absent", &["name", "peer_urls", "id"], true)
@@ -58,13 +95,13 @@ fn main() {
                 // A learner whose etcd was just started publishes its name a moment later:
                 // promotion waits for that within the timeout, like it waits for catch-up.
                 Err(e)
-                    if e.contains("has not started")
+                    if e.kind == RefusalKind::LearnerNotStarted
                         && Instant::now() < deadline
                         && !m.check_mode() =>
                 {
                     std::thread::sleep(Duration::from_millis(300));
                 }
-                Err(e) => return Err(Failure::new(e).with("members", &cluster.members)),
+                Err(e) => return Err(Failure::new(e.to_string()).with("members", &cluster.members)),
                 Ok(plan) => break (view, cluster, plan),
             }
         };

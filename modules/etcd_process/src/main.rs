@@ -18,36 +18,56 @@ const KILL_WAIT: Duration = Duration::from_secs(10);
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_process",
-        "Start, stop or restart etcd from its env file, tracked by a pid file",
+        "Start, stop or restart etcd from its env file, tracked by a pid \
+                file",
     )
     .option(
         Opt::path("env_file")
+            .doc(
+                "The EnvironmentFile holding etcd's C(ETCD_*) variables. It must \
+                set C(ETCD_NAME) or C(ETCD_DATA_DIR).",
+            )
             .default("/etc/etcd/etcd.conf")
             .help("the EnvironmentFile holding etcd's ETCD_* variables"),
     )
     .option(
         Opt::path("pid_file")
+            .doc("Where the running etcd's pid is kept. Its directory must exist.")
             .required()
             .help("where the running etcd's pid is kept"),
     )
     .option(
         Opt::path("log_file")
+            .doc(
+                "etcd's stdout and stderr are appended here. Its directory must \
+                exist.",
+            )
             .required()
             .help("etcd's stdout and stderr are appended here"),
     )
     .option(
         Opt::str("state")
+            .doc(
+                "C(started) starts etcd unless it runs; C(stopped) stops it if it \
+                runs; C(restarted) stops it if it runs, then starts it (always \
+                changed).",
+            )
             .default("started")
             .choices(["started", "stopped", "restarted"])
             .help("started, stopped or restarted"),
     )
     .option(
         Opt::str("binary")
+            .doc(
+                "The etcd binary, a path or a name looked up in the module's \
+                C(PATH).",
+            )
             .default("etcd")
             .help("the etcd binary, a path or a name looked up in PATH"),
     )
     .option(
         Opt::int("grace")
+            .doc("Seconds between SIGTERM and SIGKILL (0 to 3600).")
             .default(10)
             .help("seconds between SIGTERM and SIGKILL"),
     )

@@ -9,14 +9,6 @@ use std::path::Path;
 const BIN: &str = env!("CARGO_BIN_EXE_etcd_process");
 const ETCD: &str = "/usr/bin/etcd";
 
-#[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd_process.yml"),
-    );
-}
-
 /// An env file for an etcd of its own on 127.0.0.1, ports derived from our pid so that
 /// parallel test runs do not collide.
 fn env_file(dir: &TempDir, client_url: &str) -> Value {

@@ -23,49 +23,135 @@ fn spec() -> ModuleSpec {
     });
     ModuleSpec::new(
         "etcd_snapshot",
-        "Save, verify and restore etcd snapshots; write and prune backup bundles",
+        "Save, verify and restore etcd snapshots; write and prune backup \
+                bundles",
     )
     .options(conn)
     .option(
         Opt::str("state")
+            .doc("What to do with I(path).")
             .default("saved")
             .choices(["saved", "verified", "restored", "backup", "v2_restored"])
             .help("what to do with path"),
     )
-    .option(Opt::path("path").required().help(
-        "snapshot file (or directory for a new one, or a backup bundle); backup root for backup; the v2 export for v2_restored",
-    ))
-    .option(Opt::path("data_dir").help("restored: the member's data dir"))
-    .option(Opt::str("name").help("restored: the member's name"))
-    .option(Opt::raw("initial_cluster").help("restored: name=url,... or a dict name: url"))
+    .option(
+        Opt::path("path")
+            .doc(
+                "C(saved): the snapshot file, or an existing directory to hold \
+                C(snapshot_<UTC YYYY-MM-DD_HHMMSS>.db).\nC(verified): a snapshot \
+                file, a raw database copy or a backup bundle \
+                directory.\nC(restored): the snapshot file or a backup bundle \
+                directory.\nC(backup): the directory holding the \
+                bundles.\nC(v2_restored): a v2 store export \
+                (C(<snapshot>.v2.json) of a bundle) to put into the cluster's v2 \
+                store.",
+            )
+            .required()
+            .help(
+                "snapshot file (or directory for a new one, or a backup bundle); \
+                backup root for backup; the v2 export for v2_restored",
+            ),
+    )
+    .option(
+        Opt::path("data_dir")
+            .doc(
+                "C(restored): the member's data dir (ETCD_DATA_DIR). Ends with \
+                mode 0700.",
+            )
+            .help("restored: the member's data dir"),
+    )
+    .option(
+        Opt::str("name")
+            .doc("C(restored): the member's name (ETCD_NAME).")
+            .help("restored: the member's name"),
+    )
+    .option(
+        Opt::raw("initial_cluster")
+            .doc(
+                "C(restored): the new cluster, as etcd takes it \
+                (C(name=url,name=url)) or as a dict of name to peer URL (or list \
+                of peer URLs).",
+            )
+            .help("restored: name=url,... or a dict name: url"),
+    )
     .option(
         Opt::str("initial_cluster_token")
+            .doc(
+                "C(restored): the new cluster's token; with the peer URLs it \
+                decides the member ids.",
+            )
             .default("etcd-cluster")
             .help("restored: the new cluster's token"),
     )
     .option(
         Opt::list("initial_advertise_peer_urls", Kind::Str)
-            .help("restored: this member's peer URLs (default: its URLs in initial_cluster)"),
+            .doc(
+                "C(restored): this member's peer URLs; default, its URLs in \
+                I(initial_cluster).",
+            )
+            .help(
+                "restored: this member's peer URLs (default: its URLs in \
+                initial_cluster)",
+            ),
     )
     .option(
         Opt::bool("skip_hash_check")
+            .doc(
+                "C(restored): restore a file without a sha256 trailer (a raw \
+                C(member/snap/db) copy) without verifying it.",
+            )
             .default(false)
             .help("restored: restore a file without a sha256 trailer, unverified"),
     )
     .option(
         Opt::bool("force")
+            .doc(
+                "C(restored): move a non-empty I(data_dir) aside to \
+                C(<data_dir>.<stamp>.bak) (never deleted) instead of failing.",
+            )
             .default(false)
             .help("restored: move a non-empty data_dir aside (never deleted)"),
     )
     .option(
         Opt::list("config_paths", Kind::Path)
+            .doc("C(backup): files and directory trees copied into the bundle.")
             .default(vec!["/etc/etcd"])
             .help("backup: files and trees copied into the bundle"),
     )
-    .option(Opt::int("keep").help("backup: bundles to keep in path, the new one included"))
-    .option(Opt::bool("snapshot").default(true).help(
-        "backup: include a snapshot (false: config_paths alone, for the hosts other than the one the snapshot comes from)",
-    ))
+    .option(
+        Opt::int("keep")
+            .doc(
+                "C(backup): keep this many bundles in I(path), the new one \
+                included; older ones written by this module are deleted.",
+            )
+            .help("backup: bundles to keep in path, the new one included"),
+    )
+    .option(
+        Opt::bool("snapshot")
+            .doc(
+                "C(backup): include a snapshot of the cluster in the \
+                bundle.\nFalse writes a config-only bundle (no endpoints \
+                needed), for the hosts other than the one the snapshot is taken \
+                from.",
+            )
+            .default(true)
+            .help(
+                "backup: include a snapshot (false: config_paths alone, for the \
+                hosts other than the one the snapshot comes from)",
+            ),
+    )
+    .describe(
+        "endpoints",
+        "Client URLs, C(https://host:2379); required for C(saved), \
+                C(v2_restored) and for C(backup) with I(snapshot=true); \
+                C(v2_restored) writes through the first. The snapshot comes from \
+                the first healthy one.",
+    )
+    .describe(
+        "timeout",
+        "Seconds allowed for each endpoint's answer and for each chunk of \
+                the snapshot stream.",
+    )
     .required_if("state", "saved", &["endpoints"], false)
     .required_if("state", "v2_restored", &["endpoints"], false)
     .required_if(

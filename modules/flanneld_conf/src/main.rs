@@ -18,30 +18,34 @@ fn spec() -> ModuleSpec {
     )
     .option(
         Opt::path("path")
+            .doc("The EnvironmentFile flanneld reads.")
             .default("/etc/sysconfig/flanneld")
             .help("the EnvironmentFile flanneld reads"),
     )
-    .option(Opt::list("endpoints", Kind::Str).help("the exact endpoint list"))
-    .option(Opt::list("add", Kind::Str).help("endpoints to append if missing"))
-    .option(Opt::list("remove", Kind::Str).help("endpoints to drop"))
     .option(
-        Opt::list("url_aliases", Kind::List)
-            .help("per member, every URL it is known by (IP and host name forms)"),
+        Opt::list("endpoints", Kind::Str)
+            .doc(
+                "The exact endpoint list. Mutually exclusive with I(add) and \
+                I(remove).",
+            )
+            .help("the exact endpoint list"),
     )
-    .option(Opt::str("key").help(
-        "the variable holding the comma-separated endpoints (default: FLANNEL_ETCD_ENDPOINTS, \
-         or FLANNEL_ETCD when only that is in the file)",
-    ))
+    .options(confedit::module::url_edit_options())
     .option(
-        Opt::bool("backup")
-            .default(false)
-            .help("keep a timestamped copy of the old file"),
+        Opt::str("key")
+            .doc(
+                "The variable that holds the endpoints. Default \
+                C(FLANNEL_ETCD_ENDPOINTS), or C(FLANNEL_ETCD) when the file sets \
+                only that one.",
+            )
+            .help(
+                "the variable holding the comma-separated endpoints (default: \
+                FLANNEL_ETCD_ENDPOINTS, or FLANNEL_ETCD when only that is in the \
+                file)",
+            ),
     )
-    .option(
-        Opt::bool("create")
-            .default(false)
-            .help("create the file if it is missing"),
-    )
+    .option(confedit::module::backup_option())
+    .option(confedit::module::create_option())
     .mutually_exclusive(&["endpoints", "add"])
     .mutually_exclusive(&["endpoints", "remove"])
 }

@@ -27,14 +27,6 @@ fn golden(before: &str) -> String {
 }
 
 #[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("flanneld_conf.yml"),
-    );
-}
-
-#[test]
 fn add_and_remove_keep_order_quoting_and_the_rest() {
     let dir = TempDir::new("fl-golden");
     let p = dir.fixture("flanneld", "flanneld");

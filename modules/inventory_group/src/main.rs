@@ -11,33 +11,39 @@ fn spec() -> ModuleSpec {
         "inventory_group",
         "Add a host to or remove it from a group of an INI inventory",
     )
-    .option(Opt::path("path").required().help("the INI inventory file"))
+    .option(
+        Opt::path("path")
+            .doc("The INI inventory file.")
+            .required()
+            .help("the INI inventory file"),
+    )
     .option(
         Opt::str("host")
+            .doc(
+                "The host name, or for I(state=present) a full host line C(name \
+                key=value ...).",
+            )
             .required()
-            .help("host name, or a full host line `name key=value ...` for state=present"),
+            .help(
+                "host name, or a full host line `name key=value ...` for \
+                state=present",
+            ),
     )
     .option(
         Opt::str("group")
+            .doc("The group whose C([section]) lists the host.")
             .required()
             .help("the group's [section] name"),
     )
     .option(
         Opt::str("state")
+            .doc("Whether the host is listed in the group.")
             .default("present")
             .choices(["present", "absent"])
             .help("whether the host is listed in the group"),
     )
-    .option(
-        Opt::bool("backup")
-            .default(false)
-            .help("keep a timestamped copy of the old file"),
-    )
-    .option(
-        Opt::bool("create")
-            .default(false)
-            .help("create the file if it is missing"),
-    )
+    .option(confedit::module::backup_option())
+    .option(confedit::module::create_option())
 }
 
 fn main() {

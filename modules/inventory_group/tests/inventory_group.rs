@@ -23,14 +23,6 @@ fn to_new_etcd() -> Value {
     json!({"host": "master-3.example.com", "group": "new_etcd"})
 }
 
-#[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory_group.yml"),
-    );
-}
-
 /// Scaleup: into [new_etcd] with the variables it has in [nodes], then moved to [etcd].
 #[test]
 fn move_a_host_from_new_etcd_to_etcd() {

@@ -13,26 +13,26 @@ fn spec() -> ModuleSpec {
     )
     .option(
         Opt::path("path")
+            .doc("The master's config file.")
             .default("/etc/origin/master/master-config.yaml")
             .help("the master's config file"),
     )
-    .option(Opt::list("urls", Kind::Str).help("the exact URL list"))
-    .option(Opt::list("add", Kind::Str).help("URLs to append if missing"))
-    .option(Opt::list("remove", Kind::Str).help("URLs to drop"))
     .option(
-        Opt::list("url_aliases", Kind::List)
-            .help("per member, every URL it is known by (IP and host name forms)"),
+        Opt::list("urls", Kind::Str)
+            .doc(
+                "The exact URL list. Mutually exclusive with I(add) and \
+                I(remove).",
+            )
+            .help("the exact URL list"),
     )
+    .options(confedit::module::url_edit_options())
     .option(
         Opt::str("key")
+            .doc("Dotted path of the sequence, through block mappings.")
             .default("etcdClientInfo.urls")
             .help("dotted path of the sequence to edit"),
     )
-    .option(
-        Opt::bool("backup")
-            .default(false)
-            .help("keep a timestamped copy of the old file"),
-    )
+    .option(confedit::module::backup_option())
     .mutually_exclusive(&["urls", "add"])
     .mutually_exclusive(&["urls", "remove"])
 }

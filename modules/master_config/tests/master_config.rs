@@ -26,14 +26,6 @@ fn golden(before: &str) -> String {
 }
 
 #[test]
-fn sidecar_doc_matches_the_option_spec() {
-    modtest::assert_doc_matches_spec(
-        BIN,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("master_config.yml"),
-    );
-}
-
-#[test]
 fn only_the_sequence_lines_change_and_a_rerun_does_nothing() {
     let dir = TempDir::new("mc-golden");
     let p = dir.fixture("master-config.yaml", "master-config.yaml");

@@ -1,6 +1,7 @@
 //! Test support for the module crates, so each crate's tests say only what its module does:
 //! run the real built binary the way Ansible does (an args file as argv[1]), on copies of the
-//! shared fixtures in a temp dir, and check the sidecar doc against the option spec.
+//! shared fixtures in a temp dir. (Sidecar docs are checked against the spec once, for every
+//! module, by the tests crate's `docs`.)
 
 pub mod contract;
 
@@ -103,70 +104,12 @@ pub fn running_as_root() -> bool {
     fs::metadata(&probe).unwrap().uid() == 0
 }
 
-/// Every option in the binary's `--spec` is documented in the sidecar with the same type,
-/// elements, required flag, default and choices, and the doc documents nothing else.
-pub fn assert_doc_matches_spec(bin: &str, doc_path: &Path) {
-    let out = Command::new(bin).arg("--spec").output().unwrap();
-    let spec: Value = serde_json::from_slice(&out.stdout).expect("--spec prints JSON");
-    let doc_text = fs::read_to_string(doc_path).unwrap();
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&doc_text).unwrap_or_else(|e| panic!("{}: {e}", doc_path.display()));
-    let doc: Value = serde_json::to_value(doc).unwrap();
-    for section in ["DOCUMENTATION", "EXAMPLES", "RETURN"] {
-        assert!(
-            doc.get(section).is_some(),
-            "{} has no {section}",
-            doc_path.display()
-        );
-    }
-    let examples: serde_yaml::Value =
-        serde_yaml::from_str(doc["EXAMPLES"].as_str().unwrap()).expect("EXAMPLES is YAML");
-    assert!(examples.is_sequence(), "EXAMPLES is a list of tasks");
-    let documented = doc["DOCUMENTATION"]["options"]
-        .as_object()
-        .expect("options");
-    let specced = spec["options"].as_array().unwrap();
-    let mut names: Vec<&str> = specced
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
-    let mut doc_names: Vec<&str> = documented.keys().map(String::as_str).collect();
-    names.sort();
-    doc_names.sort();
-    assert_eq!(names, doc_names, "documented options differ from the spec");
-    for o in specced {
-        let name = o["name"].as_str().unwrap();
-        let d = &documented[name];
-        let field = |k: &str| d.get(k).cloned().unwrap_or(Value::Null);
-        assert_eq!(field("type"), o["type"], "{name}: type");
-        assert_eq!(
-            field("elements"),
-            o.get("elements").cloned().unwrap_or(Value::Null),
-            "{name}: elements"
-        );
-        assert_eq!(
-            field("required").as_bool().unwrap_or(false),
-            o["required"].as_bool().unwrap(),
-            "{name}: required"
-        );
-        assert_eq!(
-            field("default"),
-            o.get("default").cloned().unwrap_or(Value::Null),
-            "{name}: default"
-        );
-        assert_eq!(
-            field("choices"),
-            o.get("choices").cloned().unwrap_or(Value::Null),
-            "{name}: choices"
-        );
-        assert!(d.get("description").is_some(), "{name}: no description");
-    }
-}
-
-/// A temp dir removed on drop (no tempfile crate).
+/// A temp dir removed on drop (no tempfile crate): the one every crate's tests use.
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new empty dir under the system temp dir, unique to this process and call; `tag`
+    /// names it for whoever finds one left behind by a killed test.
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -174,6 +117,8 @@ impl TempDir {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
+        // A dir of a dead process that had our pid would not be empty.
+        let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -186,16 +131,39 @@ impl TempDir {
         self.0.join(name)
     }
 
+    /// `join(name)` as a string, for JSON arguments.
+    pub fn s(&self, name: &str) -> String {
+        self.join(name).display().to_string()
+    }
+
+    /// Write `bytes` to `name` in the dir; returns its path.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.join(name);
+        fs::write(&p, bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        p
+    }
+
     /// Copy a fixture into the dir under `name`; returns its path.
     pub fn fixture(&self, fixture_name: &str, name: &str) -> PathBuf {
-        let p = self.join(name);
-        fs::write(&p, fixture(fixture_name)).unwrap();
-        p
+        self.write(name, fixture(fixture_name).as_bytes())
+    }
+
+    /// File names in the dir, sorted: "nothing was written" is this not changing.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // A test may have made it read-only.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
         let _ = fs::remove_dir_all(&self.0);
     }
 }

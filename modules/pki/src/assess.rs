@@ -1,7 +1,7 @@
-//! Whether an existing pair can be kept. The field notes' pitfall 7: tools reuse a
-//! certificate because the file exists, though its SANs or expiry are wrong. Here every
-//! property the play asks for is compared, and each mismatch becomes a reason an operator
-//! reads in the task result.
+//! Whether an existing pair can be kept. The field notes' pitfall 7 (docs/procedures.md): tools
+//! reuse a certificate because the file exists, though its SANs or expiry are wrong. Here every
+//! property the play asks for is compared, and each mismatch becomes a reason an operator reads in
+//! the task result.
 
 use crate::ca::{signed_by, Ca};
 use crate::error::Result;

@@ -28,7 +28,7 @@ pub fn asn1(secs: i64) -> Result<Asn1Time> {
 /// `2030-11-23T11:19:00Z`.
 pub fn iso8601(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(DAY), secs.rem_euclid(DAY));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = confedit::utc::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
@@ -41,20 +41,6 @@ pub fn iso8601(secs: i64) -> String {
 /// that expired an hour ago has -1 days left, not 0.
 pub fn whole_days(now: i64, until: i64) -> i64 {
     (until - now).div_euclid(DAY)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
