@@ -26,7 +26,8 @@ requires=$(sed -n 's/^ansible-core *\([<>=!~].*\)$/\1/p' requirements-dev.txt)
 [ -n "$requires" ] || { echo "collection: no ansible-core range in requirements-dev.txt" >&2; exit 1; }
 
 rm -rf "$tree" "$out"/etcd_ops-etcd-*.tar.gz "$out/etcd_ops-etcd.tar.gz"
-mkdir -p "$tree/plugins/modules" "$tree/playbooks" "$tree/meta" "$tree/roles"
+mkdir -p "$tree/plugins/modules" "$tree/plugins/action" "$tree/plugins/plugin_utils" "$tree/playbooks" \
+    "$tree/meta" "$tree/roles"
 
 # A module is a crate shipping a sidecar doc named after it (as in the Makefile). The playbooks'
 # short names (etcd_health:) find these: ansible-playbook searches a collection playbook's own
@@ -37,7 +38,11 @@ for doc in modules/*/*.yml; do
     [ -x "$library/$m" ] || { echo "collection: $library/$m is missing: run \`make build\`" >&2; exit 1; }
     install -m 0755 "$library/$m" "$tree/plugins/modules/$m"
     install -m 0644 "$doc" "$tree/plugins/modules/$m.yml"
+    # Its action plugin (the module cache shim), found by the module's name in the collection.
+    install -m 0644 "playbooks/action_plugins/$m.py" "$tree/plugins/action/$m.py"
 done
+# The shims' shared implementation, at the path they find it by (../plugin_utils/).
+install -m 0644 playbooks/plugin_utils/*.py "$tree/plugins/plugin_utils/"
 
 for pb in playbooks/*.yml; do
     dest="$tree/playbooks/$(basename "$pb" | tr - _)"
@@ -48,7 +53,7 @@ done
 # Task files (and anything else the playbooks read relative to themselves) stay beside them:
 # a collection playbook's base directory is the collection's playbooks/.
 for d in playbooks/*/; do
-    case $d in playbooks/library/ | playbooks/roles/) continue ;; esac
+    case $d in playbooks/library/ | playbooks/roles/ | playbooks/action_plugins/ | playbooks/plugin_utils/) continue ;; esac
     cp -R "$d" "$tree/playbooks/"
 done
 # The playbooks name the role by its short name; in a collection playbook the collection itself

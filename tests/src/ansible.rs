@@ -114,6 +114,17 @@ pub fn playbook(inventory: &Path, playbook: &str, extra: &[&str]) -> Run {
     finish(c)
 }
 
+/// [`playbook`] with extra environment for Ansible (`ANSIBLE_STDOUT_CALLBACK=json`, ...).
+pub fn playbook_env(inventory: &Path, playbook: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = base_command("ansible-playbook");
+    c.envs(env.iter().copied())
+        .arg("-i")
+        .arg(inventory)
+        .arg(playbook)
+        .args(extra);
+    finish(c)
+}
+
 extern "C" {
     // libc's kill(2), for the process group of a cut run.
     fn kill(pid: i32, sig: i32) -> i32;

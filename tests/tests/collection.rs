@@ -109,8 +109,19 @@ fn assert_contents(collection: &Path) {
             std::fs::read(repo_root().join(format!("modules/{name}/{name}.yml"))).ok(),
             "{name}.yml is the crate's sidecar doc"
         );
+        assert_eq!(
+            std::fs::read(collection.join(format!("plugins/action/{name}.py"))).ok(),
+            Some(
+                std::fs::read(repo_root().join(format!("playbooks/action_plugins/{name}.py")))
+                    .unwrap_or_else(|e| panic!("{name} has no action plugin: {e}"))
+            ),
+            "{name}'s action plugin is the playbooks' shim"
+        );
         shipped += 1;
     }
+    assert!(collection
+        .join("plugins/plugin_utils/etcd_ops_module_cache.py")
+        .is_file());
     assert!(shipped >= 9, "{shipped} modules");
 
     for pb in files_in(&repo_root().join("playbooks")) {
@@ -224,6 +235,13 @@ fn installed_collection_documents_its_modules_and_runs_its_playbooks_by_fqcn() {
         run.stdout
     );
     assert!(!run.stdout.contains("playbooks/library"), "{}", run.stdout);
+    // ...through the collection's action plugin, from the module cache.
+    assert!(
+        run.stdout
+            .contains("etcd-ops module cache: ran etcd_health from the cache"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.total("changed"), 0, "{}", run.stdout);
 
     // backup: a verified snapshot with every key, fetched to the controller, and bundles.

@@ -1,6 +1,8 @@
 //! The command line around a module. Ansible runs `NAME ARGS_FILE`; an operator debugging by
 //! hand can run `NAME --args '{"endpoints": [...]}' --check`, and `NAME --help` lists the
-//! options from the same spec that validates them.
+//! options from the same spec that validates them. `NAME --args-stdin` reads the same JSON from
+//! stdin: the etcd-ops action plugins run a cached binary that way, in one round trip with no
+//! args file on the host.
 
 use crate::spec::ModuleSpec;
 use clap::{Arg, ArgAction, Command};
@@ -8,6 +10,7 @@ use clap::{Arg, ArgAction, Command};
 pub struct Cli {
     pub args_file: Option<String>,
     pub inline: Option<String>,
+    pub stdin: bool,
     pub check: bool,
     pub diff: bool,
 }
@@ -34,6 +37,7 @@ pub fn parse(spec: &ModuleSpec) -> Result<Cli, String> {
     Ok(Cli {
         args_file: m.get_one::<String>("ARGS_FILE").cloned(),
         inline: m.get_one::<String>("args").cloned(),
+        stdin: m.get_flag("args-stdin"),
         check: m.get_flag("check"),
         diff: m.get_flag("diff"),
     })
@@ -50,6 +54,12 @@ fn command(spec: &ModuleSpec) -> Command {
             Arg::new("args").long("args").value_name("JSON").help(
                 "module arguments inline, e.g. '{\"endpoints\": [\"https://10.0.0.1:2379\"]}'",
             ),
+        )
+        .arg(
+            Arg::new("args-stdin")
+                .long("args-stdin")
+                .action(ArgAction::SetTrue)
+                .help("read the JSON module arguments from stdin (the etcd-ops action plugins)"),
         )
         .arg(
             Arg::new("check")

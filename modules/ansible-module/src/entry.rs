@@ -1,12 +1,13 @@
-//! The process around a module: where the args come from (Ansible's args file, or `--args`
-//! for an operator at a shell), the panic hook, and printing exactly one JSON object.
+//! The process around a module: where the args come from (Ansible's args file, `--args` for
+//! an operator at a shell, or stdin with `--args-stdin` for the caching action plugins), the
+//! panic hook, and printing exactly one JSON object.
 
 use crate::execute::{execute, Module};
 use crate::nolog;
 use crate::response::{Failure, Response};
 use crate::spec::ModuleSpec;
 use serde_json::{json, Map, Value};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,17 +30,25 @@ where
 
 fn read_args(spec: &ModuleSpec) -> Result<Map<String, Value>, String> {
     let cli = crate::cli::parse(spec)?;
-    let text = match (&cli.args_file, &cli.inline) {
-        (Some(path), None) => std::fs::read_to_string(path)
-            .map_err(|e| format!("reading args file {path}: {e}"))?,
-        (None, Some(inline)) => inline.clone(),
-        (Some(_), Some(_)) => return Err("give an args file or --args, not both".into()),
-        (None, None) => {
-            return Err(format!(
-                "no arguments: run as `{0} ARGS_FILE` (what Ansible does) or `{0} --args '{{...}}'`; see `{0} --help`",
-                spec.name
-            ))
-        }
+    let given = [cli.args_file.is_some(), cli.inline.is_some(), cli.stdin];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err("give one of an args file, --args or --args-stdin".into());
+    }
+    let text = if let Some(path) = &cli.args_file {
+        std::fs::read_to_string(path).map_err(|e| format!("reading args file {path}: {e}"))?
+    } else if let Some(inline) = &cli.inline {
+        inline.clone()
+    } else if cli.stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading module arguments from stdin: {e}"))?;
+        text
+    } else {
+        return Err(format!(
+            "no arguments: run as `{0} ARGS_FILE` (what Ansible does), `{0} --args '{{...}}'` or `{0} --args-stdin`; see `{0} --help`",
+            spec.name
+        ));
     };
     let value: Value =
         serde_json::from_str(&text).map_err(|e| format!("module arguments are not JSON: {e}"))?;

@@ -41,6 +41,37 @@ fn args_file_as_ansible_passes_it() {
     assert_eq!(v["items"], json!(["1", "2"]));
 }
 
+/// What the caching action plugins do: the same flat JSON on stdin, check and diff inside it.
+#[test]
+fn args_on_stdin_with_args_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_protocol-probe"))
+        .arg("--args-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run probe");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"action": "diff", "_ansible_check_mode": true, "_ansible_diff": true}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(v["changed"], json!(false), "check mode reached the module");
+    assert_eq!(v["diff"]["after"], json!("b\n"));
+    // One source at a time: stdin beside an args file is refused, not merged.
+    let f = args_file("both", json!({"action": "ok"}));
+    let (v, code, _) = probe(&[&f, "--args-stdin"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["msg"],
+        json!("give one of an args file, --args or --args-stdin")
+    );
+}
+
 #[test]
 fn inline_args_and_check_flag_for_operators() {
     let (v, code, _) = probe(&["--args", r#"{"action": "diff"}"#, "--check", "--diff"]);

@@ -1,0 +1,349 @@
+//! The etcd-ops action plugins' module cache (playbooks/plugin_utils/etcd_ops_module_cache.py)
+//! on a machine reached over SSH: each binary is stored once under its sha256 and run from there;
+//! a changed binary is stored again; a tampered or truncated cached file is never run and is
+//! replaced; results in check, diff and no_log mode and under `environment:` are those of
+//! Ansible's plain path; a cache on a read-only, noexec or shared directory warns and runs the
+//! plain way.
+
+use lab::ansible::{self, library, Run};
+use lab::{Lab, LabOptions};
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The cache as the host sees it (root's default).
+const CACHE: &str = "/var/cache/etcd-ops/modules";
+
+fn machine_lab() -> Lab {
+    Lab::up(LabOptions {
+        members: 1,
+        ..LabOptions::machines()
+    })
+    .expect("lab up")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where the lab reaches the host's copy of `binary` in the default cache.
+fn cached_path(lab: &Lab, binary: &Path) -> PathBuf {
+    let bytes = std::fs::read(binary).unwrap();
+    let name = binary.file_name().unwrap().to_str().unwrap();
+    lab.host("etcd1")
+        .unwrap()
+        .root
+        .join(CACHE.trim_start_matches('/'))
+        .join(format!("{}-{name}", sha256_hex(&bytes)))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// etcd_conf `state: read` on etcd1, ad hoc, with -vvv so the plugin's steps are visible.
+fn conf_read(lab: &Lab, extra: &[&str]) -> (Value, Run) {
+    let mut args = vec!["-vvv"];
+    args.extend_from_slice(extra);
+    ansible::module(
+        &lab.inventory_path(),
+        "etcd1",
+        "etcd_conf",
+        &json!({"state": "read"}),
+        &args,
+    )
+}
+
+fn uploads(run: &Run, module: &str) -> usize {
+    run.stdout
+        .matches(&format!("etcd-ops module cache: uploading {module} "))
+        .count()
+}
+
+fn ran_cached(run: &Run, module: &str) -> bool {
+    run.stdout.contains(&format!(
+        "etcd-ops module cache: ran {module} from the cache"
+    ))
+}
+
+/// The warnings Ansible printed (a result's `warnings` are shown, not kept in the result).
+fn warnings(run: &Run) -> String {
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if let Some(w) = line.strip_prefix("[WARNING]: ") {
+            out.push(w.to_string());
+            inside = true;
+        } else if inside && line.starts_with(' ') {
+            out.push(line.trim().to_string());
+        } else {
+            inside = false;
+        }
+    }
+    out.join(" ")
+}
+
+/// What etcd_conf read from the lab's etcd.conf: proof the real module ran.
+fn assert_read_the_conf(v: &Value, run: &Run) {
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["member"]["name"], json!("etcd1"), "{v}");
+}
+
+#[test]
+fn a_binary_is_uploaded_once_and_again_when_it_changes() {
+    let lab = machine_lab();
+    let binary = library().join("etcd_conf");
+    let cached = cached_path(&lab, &binary);
+
+    let (v, run) = conf_read(&lab, &[]);
+    assert_read_the_conf(&v, &run);
+    assert_eq!(uploads(&run, "etcd_conf"), 1, "{}", run.stdout);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read(&cached).unwrap(),
+        std::fs::read(&binary).unwrap()
+    );
+    assert_eq!(mode(&cached), 0o700);
+    assert_eq!(mode(cached.parent().unwrap()), 0o700);
+
+    // Cached: nothing uploaded, the same result.
+    let (again, run) = conf_read(&lab, &[]);
+    assert_read_the_conf(&again, &run);
+    assert_eq!(uploads(&run, "etcd_conf"), 0, "{}", run.stdout);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    assert_eq!(again, v);
+
+    // A rebuilt binary (other bytes, same name) is stored beside the old one and run.
+    let changed_lib = lab.dir().join("changed-library");
+    std::fs::create_dir_all(&changed_lib).unwrap();
+    let changed = changed_lib.join("etcd_conf");
+    let mut bytes = std::fs::read(&binary).unwrap();
+    bytes.extend_from_slice(b"\0a rebuilt etcd_conf\0");
+    std::fs::write(&changed, &bytes).unwrap();
+    std::fs::set_permissions(&changed, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (v, run) = conf_read(&lab, &["-M", changed_lib.to_str().unwrap()]);
+    assert_read_the_conf(&v, &run);
+    assert_eq!(uploads(&run, "etcd_conf"), 1, "{}", run.stdout);
+    assert_eq!(
+        std::fs::read(cached_path(&lab, &changed)).unwrap(),
+        bytes,
+        "the changed binary is cached under its own hash"
+    );
+    assert!(
+        cached.is_file(),
+        "the other version stays for whoever runs it"
+    );
+}
+
+#[test]
+fn a_tampered_or_truncated_cached_binary_is_never_run_and_is_replaced() {
+    let lab = machine_lab();
+    let binary = library().join("etcd_conf");
+    let cached = cached_path(&lab, &binary);
+    let (v, run) = conf_read(&lab, &[]);
+    assert_read_the_conf(&v, &run);
+    let ran = lab
+        .host("etcd1")
+        .unwrap()
+        .root
+        .join("tmp/tampered-binary-ran");
+
+    let original = std::fs::read(&binary).unwrap();
+    let tampered = b"#!/bin/sh\ntouch /tmp/tampered-binary-ran\necho '{\"changed\": false, \"msg\": \"tampered\"}'\n";
+    let truncated = &original[..original.len() / 2];
+    for (what, content) in [("tampered", &tampered[..]), ("truncated", truncated)] {
+        std::fs::write(&cached, content).unwrap();
+        std::fs::set_permissions(&cached, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+        let (v, run) = conf_read(&lab, &[]);
+        assert_read_the_conf(&v, &run);
+        assert!(!ran.exists(), "{what}: the cached file ran");
+        assert_ne!(v["msg"], json!("tampered"), "{what}: {v}");
+        let w = warnings(&run);
+        assert!(
+            w.contains(&format!("had sha256 {}", sha256_hex(content)))
+                && w.contains("removed, not run, uploaded again"),
+            "{what}: {w}"
+        );
+        assert_eq!(uploads(&run, "etcd_conf"), 1, "{what}: {}", run.stdout);
+        assert_eq!(
+            std::fs::read(&cached).unwrap(),
+            original,
+            "{what}: replaced"
+        );
+    }
+}
+
+/// The same tasks through the cache and through Ansible's plain path print the same output
+/// (results, diffs, no_log's censoring, failures). The cached run has a read-only
+/// remote_tmp: had any task silently taken the plain path, which needs a temp dir, it would fail.
+#[test]
+fn check_diff_no_log_and_environment_results_match_the_plain_path() {
+    let lab = machine_lab();
+    let m = lab.machine("etcd1").unwrap();
+    m.exec_ok(&[
+        "sh",
+        "-c",
+        "mkdir -p /mnt/ro && mount -t tmpfs -o ro tmpfs /mnt/ro",
+    ])
+    .unwrap();
+    let play = lab.dir().join("cache-vs-plain.yml");
+    std::fs::write(
+        &play,
+        r#"- hosts: etcd1
+  gather_facts: false
+  tasks:
+    - name: read
+      etcd_conf: {state: read}
+    - name: firewall, backend none
+      etcd_firewall: {backend: none}
+    - name: check and diff
+      etcd_conf:
+        settings: {ETCD_CACHE_TEST: "on"}
+      check_mode: true
+      diff: true
+    - name: no_log
+      etcd_conf:
+        settings: {ETCD_CACHE_TEST: "on"}
+      check_mode: true
+      no_log: true
+    - name: a failure
+      etcd_conf: {path: /nonexistent/etcd.conf, state: read}
+      ignore_errors: true
+    - name: environment
+      etcd_conf: {path: "${CACHE_TEST_DIR}/etcd.conf", state: read}
+      environment:
+        CACHE_TEST_DIR: /etc/etcd
+    - name: no environment
+      etcd_conf: {path: "${CACHE_TEST_DIR}/etcd.conf", state: read}
+      ignore_errors: true
+"#,
+    )
+    .unwrap();
+    // What an operator sees, every result as one JSON line (-v), diffs and censoring included.
+    let env = [("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")];
+    let play = play.to_str().unwrap();
+    let inv = lab.inventory_path();
+    let ro_tmp = "ansible_remote_tmp=/mnt/ro/tmp";
+
+    // The guard can fail: the plain path cannot run with that remote_tmp.
+    let guard = ansible::playbook_env(
+        &inv,
+        play,
+        &["-e", ro_tmp, "-e", "etcd_ops_module_cache=false"],
+        &env,
+    );
+    assert!(!guard.ok(), "{}", guard.describe());
+
+    let cached_run = ansible::playbook_env(&inv, play, &["-v", "-e", ro_tmp], &env);
+    assert!(cached_run.ok(), "{}", cached_run.describe());
+    let plain_run = ansible::playbook_env(
+        &inv,
+        play,
+        &["-v", "-e", "etcd_ops_module_cache=false"],
+        &env,
+    );
+    assert!(plain_run.ok(), "{}", plain_run.describe());
+    assert_eq!(cached_run.stdout, plain_run.stdout, "cached vs plain");
+    let cached = task_results(&cached_run.stdout);
+    assert_eq!(cached.len(), 7, "{}", cached_run.stdout);
+    // And the results say what the modes promise, so the comparison compares something.
+    assert_eq!(cached[2]["changed"], json!(true), "{}", cached[2]);
+    assert_eq!(
+        cached[2]["settings"]["ETCD_CACHE_TEST"],
+        json!("on"),
+        "{}",
+        cached[2]
+    );
+    assert!(
+        !std::fs::read_to_string(lab.host("etcd1").unwrap().etcd_conf())
+            .unwrap()
+            .contains("ETCD_CACHE_TEST"),
+        "check mode wrote etcd.conf"
+    );
+    assert!(cached[3]["censored"].is_string(), "{}", cached[3]);
+    assert!(
+        cached_run.stdout.contains("fatal: [etcd1]: FAILED! => {\"changed\": false, \"msg\": \"reading /nonexistent/etcd.conf"),
+        "{}",
+        cached_run.stdout
+    );
+    // `$CACHE_TEST_DIR` in a path option is expanded from the task's environment alone.
+    assert_eq!(cached[5]["member"]["name"], json!("etcd1"), "{}", cached[5]);
+    assert!(
+        cached[6]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("${CACHE_TEST_DIR}/etcd.conf"),
+        "{}",
+        cached[6]
+    );
+    assert!(
+        plain_run.stdout.contains("+ETCD_CACHE_TEST=on"),
+        "the diff is shown"
+    );
+}
+
+/// Each task's result as the default callback prints it with `-v` in json format.
+fn task_results(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| l.contains("[etcd1] => {") || l.contains("[etcd1]: FAILED! => {"))
+        .map(|l| {
+            let json = &l[l.find("=> ").unwrap() + 3..];
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .collect()
+}
+
+#[test]
+fn an_unusable_cache_directory_warns_and_runs_the_plain_way() {
+    let lab = machine_lab();
+    let m = lab.machine("etcd1").unwrap();
+    m.exec_ok(&[
+        "sh",
+        "-c",
+        "mkdir -p /mnt/ro /mnt/noexec && mount -t tmpfs -o ro tmpfs /mnt/ro && \
+         mount -t tmpfs -o noexec,mode=0755 tmpfs /mnt/noexec",
+    ])
+    .unwrap();
+    for (dir, why) in [
+        ("/mnt/ro/cache", "Read-only file system"),
+        (
+            "/mnt/noexec/cache",
+            "could not be executed (a noexec mount?)",
+        ),
+        (
+            "/tmp/etcd-ops-cache",
+            "/tmp is writable by group or others (mode 1777)",
+        ),
+    ] {
+        let var = format!("etcd_ops_module_cache_dir={dir}");
+        let (v, run) = conf_read(&lab, &["-e", &var]);
+        assert_read_the_conf(&v, &run);
+        let w = warnings(&run);
+        assert!(
+            w.contains("etcd-ops module cache not used, running etcd_conf the plain way")
+                && w.contains(why),
+            "{dir}: {w}"
+        );
+        assert!(!ran_cached(&run, "etcd_conf"), "{dir}: {}", run.stdout);
+    }
+    // Switched off: the plain path, silently.
+    let (v, run) = conf_read(&lab, &["-e", "etcd_ops_module_cache=false"]);
+    assert_read_the_conf(&v, &run);
+    assert!(!warnings(&run).contains("etcd-ops"), "{}", warnings(&run));
+    assert!(!ran_cached(&run, "etcd_conf") && uploads(&run, "etcd_conf") == 0);
+    assert!(
+        run.stdout.contains("PUT "),
+        "the plain path uploads: {}",
+        run.stdout
+    );
+}
