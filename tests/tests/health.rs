@@ -109,6 +109,42 @@ fn verdicts_follow_the_cluster_through_member_loss() {
         "{dead}"
     );
 
+    // Before a rolling restart: stopping a healthy member now would lose quorum, stopping the
+    // dead one would not; the check fails the task only with fail_on_quorum_loss.
+    let mut ask = args.clone();
+    ask["stopping"] = json!(["etcd2"]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(
+        v["after_stopping"],
+        json!({"stopping": ["etcd2"], "healthy_voting_members": 1, "quorum_size": 2, "quorum": false})
+    );
+    ask["fail_on_quorum_loss"] = json!(true);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(!run.ok(), "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().ends_with(
+            "with etcd2 stopped: 1 healthy voting members, quorum needs 2 (QUORUM WOULD BE LOST)"
+        ),
+        "{v}"
+    );
+    let etcd3_url = lab.host("etcd3").unwrap().client_url();
+    ask["stopping"] = json!([etcd3_url]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["after_stopping"]["quorum"], json!(true), "{v}");
+    assert_eq!(v["after_stopping"]["stopping"], json!(["etcd3"]));
+    ask["stopping"] = json!(["etcd9"]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(!run.ok(), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopping: `etcd9` is neither the name nor a client URL of any member"),
+        "{v}"
+    );
+
     // Two killed: quorum lost, plainly said; the survivor still reports its raft state.
     lab.kill("etcd2").expect("kill etcd2");
     let (v, run) = health(&lab, &args, &[]);

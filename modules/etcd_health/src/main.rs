@@ -2,8 +2,8 @@
 //! Read-only; an unreachable endpoint is data, and quorum loss fails the task only when the
 //! play asks for that with `fail_on_quorum_loss`.
 
-use ansible_module::{run, Failure, ModuleSpec, Opt, Response};
-use etcd_api::{block_on, connection_options, v2, ClusterView, ConnOpts};
+use ansible_module::{run, Failure, Kind, ModuleSpec, Opt, Response};
+use etcd_api::{after_stopping, block_on, connection_options, v2, ClusterView, ConnOpts};
 
 mod table;
 
@@ -17,11 +17,22 @@ fn spec() -> ModuleSpec {
     .option(
         Opt::bool("fail_on_quorum_loss")
             .doc(
-                "Fail the task when the cluster has lost quorum (the result keys \
-                are still returned).",
+                "Fail the task when the cluster has lost quorum, or would lose it \
+                with I(stopping) stopped (the result keys are still returned).",
             )
             .default(false)
             .help("fail the task when the cluster has lost quorum"),
+    )
+    .option(
+        Opt::list("stopping", Kind::Str)
+            .doc(
+                "Members (names or client URLs) about to be stopped, as before a rolling \
+                restart: C(after_stopping) says whether the others keep quorum without them \
+                (a member already down is not counted twice), and with \
+                I(fail_on_quorum_loss) the task fails when they would not. A name that is no \
+                member fails the task.",
+            )
+            .help("members (names or client URLs) about to stop: would the rest keep quorum?"),
     )
 }
 
@@ -30,15 +41,37 @@ fn main() {
         let conn = ConnOpts::from_params(&m.params)?;
         let mut view = block_on(ClusterView::gather(&conn))?;
         let v2 = v2_store(&conn, &mut view);
-        let msg = summary(&view);
-        if !view.quorum && m.params.bool("fail_on_quorum_loss") {
+        let stopping = m.params.strings("stopping");
+        let after = if stopping.is_empty() {
+            None
+        } else {
+            Some(after_stopping(&view.members, &view.endpoints, &stopping).map_err(Failure::new)?)
+        };
+        let mut msg = summary(&view);
+        if let Some(a) = &after {
+            msg = format!(
+                "{msg}; with {} stopped: {} healthy voting members, quorum needs {}{}",
+                a.stopping.join(", "),
+                a.healthy_voting_members,
+                a.quorum_size,
+                if a.quorum {
+                    ""
+                } else {
+                    " (QUORUM WOULD BE LOST)"
+                }
+            );
+        }
+        let keeps = view.quorum && after.as_ref().is_none_or(|a| a.quorum);
+        if !keeps && m.params.bool("fail_on_quorum_loss") {
             return Err(Failure::new(msg)
                 .merge(&view)
+                .with("after_stopping", &after)
                 .with("table", table::table(&view)));
         }
         let mut resp = Response::new()
             .msg(msg)
             .merge(&view)
+            .set("after_stopping", &after)
             .set("table", table::table(&view))
             .merge(&v2);
         if view.mixed_versions {
