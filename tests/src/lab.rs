@@ -640,6 +640,19 @@ impl Lab {
         client::member_list(&self.live_endpoints(), &self.tls)
     }
 
+    /// Each member as (name, started, learner), sorted: what the membership tests compare
+    /// against [`voters`].
+    pub fn member_states(&self) -> Vec<(String, bool, bool)> {
+        let mut m: Vec<(String, bool, bool)> = self
+            .member_list()
+            .expect("member list")
+            .into_iter()
+            .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
+            .collect();
+        m.sort();
+        m
+    }
+
     /// Runs `etcdctl` (API v3) against the member endpoints with the lab's client certificate.
     pub fn etcdctl<I, S>(&self, args: I) -> Result<Output>
     where
@@ -862,4 +875,9 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
         }
         Err(e) => format!("(cannot read: {e})"),
     }
+}
+
+/// Started voting members of these names, as [`Lab::member_states`] reports them.
+pub fn voters(names: &[&str]) -> Vec<(String, bool, bool)> {
+    names.iter().map(|n| (n.to_string(), true, false)).collect()
 }

@@ -45,6 +45,6 @@ pub mod wait;
 
 pub use client::{key_name, value_for, Member, TlsFiles};
 pub use error::{Context, Error, Result};
-pub use lab::{etcdctl_bin, Lab, LabOptions, Runtime, UP_TIMEOUT};
+pub use lab::{etcdctl_bin, voters, Lab, LabOptions, Runtime, UP_TIMEOUT};
 pub use layout::Host;
 pub use legacy::EtcdBuild;

@@ -10,7 +10,7 @@
 //! inventory's values once it gives them.
 
 use confedit::{get_seq, set_seq, EnvFile};
-use lab::{ansible, Lab, LabOptions};
+use lab::{ansible, voters, Lab, LabOptions};
 use std::path::Path;
 
 fn read(p: &Path) -> String {
@@ -98,22 +98,6 @@ fn assert_one_master_at_a_time(restarts: &[(String, String, String)], masters: &
     assert_eq!(order, expected, "{restarts:?}");
 }
 
-/// (name, started, learner), sorted.
-fn members(lab: &Lab) -> Vec<(String, bool, bool)> {
-    let mut m: Vec<(String, bool, bool)> = lab
-        .member_list()
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
-        .collect();
-    m.sort();
-    m
-}
-
-fn voters(names: &[&str]) -> Vec<(String, bool, bool)> {
-    names.iter().map(|n| (n.to_string(), true, false)).collect()
-}
-
 #[test]
 fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
     let lab = Lab::up(LabOptions {
@@ -148,7 +132,7 @@ fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
         "{}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2"]));
     // Gone in both forms: by host name from the inventory name, by IP from the member list.
     assert_eq!(master_urls(&lab, "etcd1"), names(&["etcd1", "etcd2"]));
     assert_eq!(master_urls(&lab, "etcd2"), ips(&["etcd1", "etcd2"]));
@@ -198,7 +182,7 @@ fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
         "{}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2", "etcd4"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2", "etcd4"]));
     assert!(lab.is_healthy("etcd4").unwrap());
     assert_eq!(
         master_urls(&lab, "etcd1"),
@@ -309,6 +293,6 @@ fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
         "{}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2", "etcd4"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2", "etcd4"]));
     assert_eq!(files(&lab), before);
 }

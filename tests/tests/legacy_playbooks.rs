@@ -7,7 +7,7 @@
 //! A missing build fails the test with the command to run; nothing here passes by running 3.4.
 
 use lab::ansible::{self, Run};
-use lab::{Lab, LabOptions};
+use lab::{voters, Lab, LabOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -71,21 +71,6 @@ fn health_says(lab: &Lab, line: &str) -> Run {
     run
 }
 
-fn member_names(lab: &Lab) -> Vec<(String, bool, bool)> {
-    let mut m: Vec<(String, bool, bool)> = lab
-        .member_list()
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
-        .collect();
-    m.sort();
-    m
-}
-
-fn voters(names: &[&str]) -> Vec<(String, bool, bool)> {
-    names.iter().map(|n| (n.to_string(), true, false)).collect()
-}
-
 /// Writes keys so that `last` ends up the most advanced member: `first` dies and misses the
 /// second half, then `second` dies. Quorum is lost; a survivor taken by inventory order loses keys.
 fn lose_quorum(lab: &Lab, first: &str, second: &str, last: &str, keys: usize) {
@@ -119,7 +104,7 @@ fn restore_quorum(lab: &Lab, survivor: &str, members: &[&str], keys: usize) {
         "{}",
         run.stdout
     );
-    assert_eq!(member_names(lab), voters(members));
+    assert_eq!(lab.member_states(), voters(members));
     for name in members {
         assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
     }
@@ -148,7 +133,7 @@ fn scaleup(lab: &Lab, new: &str, after: &[&str]) {
     );
     assert!(!lab.is_running(new).unwrap(), "check mode started {new}");
     play_ok(lab, "scaleup.yml", &["-e", "etcd_update_inventory=true"]);
-    assert_eq!(member_names(lab), voters(after));
+    assert_eq!(lab.member_states(), voters(after));
     assert!(
         lab.is_healthy(new).unwrap(),
         "{new} healthy over mutual TLS"
@@ -177,7 +162,7 @@ fn restore_snapshot(lab: &Lab, snap: &Path, members: &[&str]) {
     let file_arg = format!("etcd_snapshot_file={}", snap.display());
     // No etcdutl before 3.5 (assert_machines_run): the host's own etcdctl restores.
     play_ok(lab, "restore-snapshot.yml", &["-e", &file_arg]);
-    assert_eq!(member_names(lab), voters(members));
+    assert_eq!(lab.member_states(), voters(members));
     for name in members {
         assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
     }
@@ -210,7 +195,7 @@ fn playbooks_on_3_3_11_machines() {
         "{}",
         run.stdout
     );
-    assert_eq!(member_names(&lab).len(), 3);
+    assert_eq!(lab.member_states().len(), 3);
     assert!(!lab.is_running("etcd4").unwrap());
 
     // The dead member removed first, then etcd4 joins as a voting member.
@@ -224,7 +209,7 @@ fn playbooks_on_3_3_11_machines() {
             "etcd_update_inventory=true",
         ],
     );
-    assert_eq!(member_names(&lab), voters(&["etcd1", "etcd2"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2"]));
     scaleup(&lab, "etcd4", &["etcd1", "etcd2", "etcd4"]);
 
     // Two of three lost: etcd4 holds the most; restore-quorum re-forms from it.

@@ -7,26 +7,10 @@
 //! spare's.
 
 use confedit::{get_seq, EnvFile};
-use lab::{ansible, Lab, LabOptions};
+use lab::{ansible, voters, Lab, LabOptions};
 
 fn read(p: &std::path::Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// (name, started, learner), sorted.
-fn members(lab: &Lab) -> Vec<(String, bool, bool)> {
-    let mut m: Vec<(String, bool, bool)> = lab
-        .member_list()
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
-        .collect();
-    m.sort();
-    m
-}
-
-fn voters(names: &[&str]) -> Vec<(String, bool, bool)> {
-    names.iter().map(|n| (n.to_string(), true, false)).collect()
 }
 
 /// The files the playbooks edit on the hosts that are still up.
@@ -77,7 +61,7 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
         "{}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2", "etcd3"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2", "etcd3"]));
     assert_eq!(files(&lab, &up), before);
     assert!(!lab.is_running("etcd4").unwrap());
 
@@ -102,14 +86,14 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
         "the scale-up half's dry run: {}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2", "etcd3"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2", "etcd3"]));
     assert_eq!(files(&lab, &up), before);
 
     // Cut right after the removal, as a lost controller session cuts it.
     let run =
         ansible::playbook_cut_after(&inv, "playbooks/replace-member.yml", &args, REMOVAL_TASK);
     assert_eq!(run.code, -9, "not cut after the removal: {}", run.stdout);
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2"]));
 
     // Run again: the removal is not repeated, the clean-up and the join finish.
     let run = ansible::playbook(&inv, "playbooks/replace-member.yml", &args);
@@ -124,7 +108,7 @@ fn a_dead_member_blocks_scaleup_and_is_replaced_by_the_spare_even_across_a_cut_r
         "{}",
         run.stdout
     );
-    assert_eq!(members(&lab), voters(&["etcd1", "etcd2", "etcd4"]));
+    assert_eq!(lab.member_states(), voters(&["etcd1", "etcd2", "etcd4"]));
     assert!(lab.is_healthy("etcd4").unwrap());
     assert_eq!(lab.count_keys("/replace/").unwrap(), 150);
     for name in ["etcd1", "etcd2"] {

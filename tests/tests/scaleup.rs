@@ -11,17 +11,6 @@ fn read(p: &std::path::Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn members(lab: &Lab) -> Vec<(String, bool, bool)> {
-    let mut m: Vec<(String, bool, bool)> = lab
-        .member_list()
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.name.clone(), m.is_started(), m.is_learner))
-        .collect();
-    m.sort();
-    m
-}
-
 /// Makes etcd on `host` fail at start, as a broken binary or package would: a drop-in that
 /// replaces the unit's command with one that exits at once.
 fn break_etcd_on(lab: &Lab, host: &str, broken: bool) {
@@ -77,7 +66,7 @@ fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
         run.stdout
     );
     assert_eq!(
-        members(&lab),
+        lab.member_states(),
         [
             ("etcd1".into(), true, false),
             ("etcd2".into(), true, false),
@@ -92,7 +81,7 @@ fn new_hosts_join_one_at_a_time_and_a_failed_join_is_rolled_back() {
     break_etcd_on(&lab, "etcd5", false);
     let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
     assert!(run.ok(), "{}", run.describe());
-    let after = members(&lab);
+    let after = lab.member_states();
     assert_eq!(after.len(), 5, "{after:?}");
     assert!(
         after
@@ -172,7 +161,7 @@ fn cut_then_rerun(task: &str, cut_left: fn(&Lab)) {
     let run = ansible::playbook(&inv, "playbooks/scaleup.yml", &[]);
     assert!(run.ok(), "{}", run.describe());
     assert_eq!(
-        members(&lab),
+        lab.member_states(),
         [
             ("etcd1".into(), true, false),
             ("etcd2".into(), true, false),
