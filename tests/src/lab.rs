@@ -640,6 +640,16 @@ impl Lab {
         client::member_list(&self.live_endpoints(), &self.tls)
     }
 
+    /// The members' ids in the order etcd lists them: what a test compares before and after a
+    /// run that must change no membership.
+    pub fn member_ids(&self) -> Vec<u64> {
+        self.member_list()
+            .expect("member list")
+            .iter()
+            .map(|m| m.id)
+            .collect()
+    }
+
     /// Each member as (name, started, learner), sorted: what the membership tests compare
     /// against [`voters`].
     pub fn member_states(&self) -> Vec<(String, bool, bool)> {

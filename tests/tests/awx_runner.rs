@@ -351,7 +351,7 @@ fn every_playbook_runs_under_ansible_runner_as_awx_would_run_it() {
 
     // The break-glass template: forcing a restore of a healthy cluster without naming the
     // survivor is refused, and the cluster is left as it was.
-    let ids: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<u64> = lab.member_ids();
     let job = launch(
         &mut awx,
         "restore-quorum-force",
@@ -365,7 +365,7 @@ fn every_playbook_runs_under_ansible_runner_as_awx_would_run_it() {
         msg.contains("although it has quorum") && msg.contains("type etcd"),
         "{msg}"
     );
-    let ids_after: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+    let ids_after: Vec<u64> = lab.member_ids();
     assert_eq!(ids_after, ids);
     for h in ["etcd1", "etcd2", "etcd4"] {
         assert!(lab.is_healthy(h).unwrap(), "{h}");

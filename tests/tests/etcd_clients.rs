@@ -208,7 +208,7 @@ fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
     let conf = lab.host("etcd2").unwrap().etcd_conf();
     std::fs::rename(&conf, conf.with_extension("conf.aside")).unwrap();
     std::fs::create_dir(&conf).unwrap();
-    let ids: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<u64> = lab.member_ids();
     let files = |lab: &Lab| -> Vec<String> {
         ["etcd1", "etcd4"]
             .iter()
@@ -253,14 +253,7 @@ fn host_name_files_follow_remove_and_scaleup_around_a_dead_host() {
         "{}",
         run.stdout
     );
-    assert_eq!(
-        lab.member_list()
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect::<Vec<_>>(),
-        ids
-    );
+    assert_eq!(lab.member_ids(), ids);
     assert!(lab.is_running("etcd2").unwrap());
     assert!(lab
         .host("etcd2")

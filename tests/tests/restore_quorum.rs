@@ -461,7 +461,7 @@ fn a_dead_first_host_is_left_out_then_re_added_when_it_answers() {
 fn a_healthy_cluster_the_play_cannot_see_is_not_re_formed() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lab.put_keys("/unseen/", 50).unwrap();
-    let ids: Vec<u64> = lab.member_list().unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<u64> = lab.member_ids();
     let before = disk_state(&lab);
     let run = ansible::playbook(
         &lab.inventory_path(),
@@ -475,14 +475,7 @@ fn a_healthy_cluster_the_play_cannot_see_is_not_re_formed() {
         run.stdout
     );
     assert_eq!(run.total("changed"), 0, "{}", run.stdout);
-    assert_eq!(
-        lab.member_list()
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect::<Vec<_>>(),
-        ids
-    );
+    assert_eq!(lab.member_ids(), ids);
     assert_eq!(disk_state(&lab), before);
     assert_eq!(lab.count_keys("/unseen/").unwrap(), 50);
 }
