@@ -39,6 +39,20 @@ fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// The bytes of each host's server and peer certificate, in order.
+fn cert_files(lab: &Lab, hosts: &[&str]) -> Vec<Vec<u8>> {
+    hosts
+        .iter()
+        .flat_map(|h| {
+            let d = lab.host(h).unwrap().cert_dir();
+            [
+                std::fs::read(d.join("server.crt")).unwrap(),
+                std::fs::read(d.join("peer.crt")).unwrap(),
+            ]
+        })
+        .collect()
+}
+
 #[test]
 fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
@@ -74,16 +88,7 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
         served_cert(&lab, etcd2).to_der().unwrap(),
         file_cert(&crt).to_der().unwrap()
     );
-    let others_before: Vec<Vec<u8>> = ["etcd1", "etcd3"]
-        .iter()
-        .flat_map(|h| {
-            let d = lab.host(h).unwrap().cert_dir();
-            [
-                std::fs::read(d.join("server.crt")).unwrap(),
-                std::fs::read(d.join("peer.crt")).unwrap(),
-            ]
-        })
-        .collect();
+    let others_before = cert_files(&lab, &["etcd1", "etcd3"]);
     let inv = lab.inventory_path();
 
     // Report only: the expiring certificate named, nothing written.
@@ -197,16 +202,7 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
         .unwrap();
     assert_eq!(lab.count_keys("/certs/").unwrap(), 50);
     // Nothing that was not due was reissued.
-    let others_after: Vec<Vec<u8>> = ["etcd1", "etcd3"]
-        .iter()
-        .flat_map(|h| {
-            let d = lab.host(h).unwrap().cert_dir();
-            [
-                std::fs::read(d.join("server.crt")).unwrap(),
-                std::fs::read(d.join("peer.crt")).unwrap(),
-            ]
-        })
-        .collect();
+    let others_after = cert_files(&lab, &["etcd1", "etcd3"]);
     assert_eq!(others_before, others_after);
 
     // The CA, on the controller, owner-only.
