@@ -110,10 +110,18 @@ fn nospace_is_cleared_leader_last_every_key_intact() {
         &["-v", "-e", "etcd_defrag_compact=true"],
     );
     assert!(run.ok(), "{}", run.describe());
+    let compacted = task_result(&run, "Compact to the current revision");
+    assert!(
+        compacted["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("compacted to revision"),
+        "{compacted}"
+    );
     let done = task_result(&run, DEFRAG_TASK);
     let steps = done["defragmented"].as_array().unwrap();
     let order: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(order.len(), 3, "{done}");
+    assert_eq!(order.len(), 3, "{done}\ncompaction: {compacted}");
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(sorted, ["etcd1", "etcd2", "etcd3"], "{done}");

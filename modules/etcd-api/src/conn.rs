@@ -44,12 +44,21 @@ impl ConnOpts {
     where
         F: std::future::Future<Output = Result<T, etcd_client::Error>>,
     {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(EtcdError::from_client(&e)),
-            Err(_) => Err(EtcdError::Timeout {
-                secs: self.timeout.as_secs(),
-            }),
-        }
+        bounded_by(self.timeout, call).await
+    }
+}
+
+/// Runs `call` with the deadline `limit`: for the calls that may outlast one call's timeout
+/// (a compaction, a defragmentation).
+pub async fn bounded_by<T, F>(limit: Duration, call: F) -> Result<T, EtcdError>
+where
+    F: std::future::Future<Output = Result<T, etcd_client::Error>>,
+{
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(EtcdError::from_client(&e)),
+        Err(_) => Err(EtcdError::Timeout {
+            secs: limit.as_secs(),
+        }),
     }
 }

@@ -23,7 +23,7 @@ pub mod version;
 #[cfg(feature = "ansible")]
 pub use ansible::{block_on, connection_options};
 pub use cluster::{Alarm, ClusterView};
-pub use conn::ConnOpts;
+pub use conn::{bounded_by, ConnOpts};
 pub use endpoint::validate_endpoint;
 pub use errors::{EtcdError, EtcdRefusal};
 pub use etcd_client;

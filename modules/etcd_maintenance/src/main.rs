@@ -31,7 +31,7 @@ fn spec() -> ModuleSpec {
     )
     .describe(
         "timeout",
-        "Seconds for each call (not the defragmentation itself, see I(defrag_timeout)).",
+        "Seconds for each call (not a compaction or defragmentation, see I(defrag_timeout)).",
     )
     .option(
         Opt::str("state")
@@ -65,9 +65,12 @@ fn spec() -> ModuleSpec {
     )
     .option(
         Opt::int("defrag_timeout")
-            .doc("Seconds one member's defragmentation may take (a 2 GiB db can take a minute).")
+            .doc(
+                "Seconds one member's compaction or defragmentation may take (a 2 GiB db can \
+                take a minute).",
+            )
             .default(300)
-            .help("seconds one member's defragmentation may take"),
+            .help("seconds one member's compaction or defragmentation may take"),
     )
     .option(
         Opt::int("gate_timeout")
@@ -119,7 +122,7 @@ fn main() {
         let s = settings(m)?;
         let check = m.check_mode();
         match m.params.str("state") {
-            Some("compacted") => block_on(space::compact(&conn, check))?,
+            Some("compacted") => block_on(space::compact(&conn, &s, check))?,
             Some("defragmented") => block_on(defrag::run(&conn, &s, check))?,
             Some("disarmed") => block_on(space::disarm(&conn, &s, check))?,
             _ => block_on(status(&conn, &s))?,

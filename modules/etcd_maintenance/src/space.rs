@@ -4,13 +4,16 @@
 use crate::plan::{self, NoSpace};
 use crate::{alarm_list, common, members, size_lines, Settings};
 use ansible_module::{Failure, Response};
+use etcd_api::bounded_by;
 use etcd_api::etcd_client::{AlarmAction, AlarmOptions, AlarmType, CompactionOptions, GetOptions};
 use etcd_api::ConnOpts;
 use etcd_api::EtcdRefusal;
+use std::time::Duration;
 
-/// Compacts to the revision the cluster is at (physically: the freed pages exist when this
-/// returns, so a defragmentation right after reclaims them). Already compacted there: no change.
-pub async fn compact(conn: &ConnOpts, check: bool) -> Result<Response, Failure> {
+/// Compacts to the revision the cluster is at, and returns only once every member has
+/// finished it (so a defragmentation right after reclaims the freed pages on each, and its
+/// plan sees them). Already compacted there: no change, but still waited for.
+pub async fn compact(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Response, Failure> {
     let view = members::view_with_quorum(conn).await?;
     let mut client = view
         .healthy_client
@@ -49,22 +52,67 @@ pub async fn compact(conn: &ConnOpts, check: bool) -> Result<Response, Failure> 
             }
         }
     };
-    if already {
-        return done(false, format!("already compacted to revision {revision}"));
-    }
     if check {
-        return done(true, format!("would compact to revision {revision}"));
-    }
-    let opts = CompactionOptions::new().with_physical();
-    match conn.bounded(client.compact(revision, Some(opts))).await {
-        Ok(_) => done(true, format!("compacted to revision {revision}")),
-        // Another client (kube-apiserver compacts every 5 minutes) got there first.
-        Err(e) if e.refusal() == Some(EtcdRefusal::Compacted) => {
+        return if already {
             done(false, format!("already compacted to revision {revision}"))
+        } else {
+            done(true, format!("would compact to revision {revision}"))
+        };
+    }
+    // A compaction deletes every old revision before it answers: on a big db that outlasts
+    // one call's timeout, so it gets the defragmentation's limit.
+    let changed = !already && {
+        let opts = CompactionOptions::new().with_physical();
+        match bounded_by(s.defrag_timeout, client.compact(revision, Some(opts))).await {
+            Ok(_) => true,
+            // Another client (kube-apiserver compacts every 5 minutes) got there first.
+            Err(e) if e.refusal() == Some(EtcdRefusal::Compacted) => false,
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "compacting to revision {revision}: {e}"
+                )))
+            }
         }
-        Err(e) => Err(Failure::new(format!(
-            "compacting to revision {revision}: {e}"
-        ))),
+    };
+    // A re-run after a cut one waits too: its compaction may still be running on a member.
+    for m in &sizes {
+        settled(conn, &m.endpoint, &m.name, revision, s.defrag_timeout).await?;
+    }
+    if changed {
+        done(
+            true,
+            format!("compacted to revision {revision} on every member"),
+        )
+    } else {
+        done(false, format!("already compacted to revision {revision}"))
+    }
+}
+
+/// Waits until the member at `endpoint` has finished compacting to `revision` and committed
+/// it. A physical compaction only waits on the member that served it; the others apply it
+/// from the log and delete the old revisions in the background, so their db_size_in_use
+/// lags and a defragmentation plan made then skips them (CI saw exactly that). Asking each
+/// member for the same physical compaction again is etcd's own barrier (3.2 to 3.6): the
+/// request is refused as compacted, but only after that member's compaction queue has
+/// drained and its backend has been committed (mvcc store.Compact, EtcdServer.Compact).
+async fn settled(
+    conn: &ConnOpts,
+    endpoint: &str,
+    name: &str,
+    revision: i64,
+    limit: Duration,
+) -> Result<(), Failure> {
+    let context = |e: &dyn std::fmt::Display| {
+        Failure::new(format!(
+            "waiting for {name} ({endpoint}) to finish compacting to revision {revision}: {e}"
+        ))
+    };
+    let mut client = conn.connect(endpoint).await.map_err(|e| context(&e))?;
+    let opts = CompactionOptions::new().with_physical();
+    match bounded_by(limit, client.compact(revision, Some(opts))).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.refusal() == Some(EtcdRefusal::Compacted) => Ok(()),
+        Err(e) => Err(context(&e)),
     }
 }
 
