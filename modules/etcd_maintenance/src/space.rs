@@ -90,8 +90,9 @@ pub async fn compact(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Respo
 
 /// Waits until the member at `endpoint` has finished compacting to `revision` and committed
 /// it. A physical compaction only waits on the member that served it; the others apply it
-/// from the log and delete the old revisions in the background, so their db_size_in_use
-/// lags and a defragmentation plan made then skips them (CI saw exactly that). Asking each
+/// from the log and delete the old revisions in the background, and a defragmentation
+/// that runs before that deletion gives nothing back. (Their db_size_in_use can lag even
+/// after it: etcd recounts free pages only at later backend commits.) Asking each
 /// member for the same physical compaction again is etcd's own barrier (3.2 to 3.6): the
 /// request is refused as compacted, but only after that member's compaction queue has
 /// drained and its backend has been committed (mvcc store.Compact, EtcdServer.Compact).
