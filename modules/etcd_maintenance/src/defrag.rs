@@ -3,10 +3,10 @@
 //! and a pause for every client), and the next only once every member is healthy again.
 
 use crate::plan::{self, MemberSize};
-use crate::{common, members, size_lines, Settings};
+use crate::{common, lags, members, size_lines, Settings};
 use ansible_module::{Failure, Response};
 use etcd_api::bytes::human;
-use etcd_api::{ClusterView, ConnOpts, EtcdError};
+use etcd_api::{bounded_by, ClusterView, ConnOpts, EtcdError};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -31,9 +31,10 @@ pub async fn run(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Response,
     let view = members::view_with_quorum(conn).await?;
     refuse_unhealthy(&view)?;
     let before = members::sizes(conn, &view, s.quota).await?;
+    let lags = lags(s, &members::alarms(&view));
     let mut remaining: Vec<u64> = plan::order(&before)
         .into_iter()
-        .filter(|m| plan::needs_defrag(m, s.min_reclaim))
+        .filter(|m| plan::needs_defrag(m, s.min_reclaim, lags.is_some()))
         .map(|m| m.raw_id)
         .collect();
     let skipped: Vec<String> = before
@@ -57,8 +58,9 @@ pub async fn run(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Response,
             )
         } else {
             format!(
-                "would defragment {}, one at a time, leader last ({})",
+                "would defragment {}, one at a time, leader last{} ({})",
                 planned.join(", "),
+                every_member(lags),
                 size_lines(&before)
             )
         };
@@ -122,10 +124,20 @@ pub async fn run(conn: &ConnOpts, s: &Settings, check: bool) -> Result<Response,
     let view = ClusterView::gather(conn).await;
     Ok(common(Response::new(), &view, &sizes)
         .changed(true)
-        .msg(format!("defragmented, in this order: {}", each.join(", ")))
+        .msg(format!(
+            "defragmented, in this order: {}{}",
+            each.join(", "),
+            every_member(lags)
+        ))
         .set("defragmented", &steps)
         .set("would_defragment", Vec::<String>::new())
         .set("skipped", skipped))
+}
+
+/// Says why every member was taken, when the figures could not be trusted to choose.
+fn every_member(lags: Option<&str>) -> String {
+    lags.map(|why| format!(" (every member: {why}, so the in-use sizes lag)"))
+        .unwrap_or_default()
 }
 
 fn refuse_unhealthy(view: &ClusterView) -> Result<(), Failure> {
@@ -160,13 +172,12 @@ async fn defragment(conn: &ConnOpts, m: &MemberSize, limit: Duration) -> Result<
     let context =
         |e: &dyn std::fmt::Display| format!("defragmenting {} ({}): {e}", m.name, m.endpoint);
     let mut c = conn.connect(&m.endpoint).await.map_err(|e| context(&e))?;
-    match tokio::time::timeout(limit, c.defragment()).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(context(&EtcdError::from_client(&e))),
-        Err(_) => Err(context(&format!(
-            "not done within {}s (defrag_timeout); it may still be running there",
-            limit.as_secs()
+    match bounded_by(limit, c.defragment()).await {
+        Ok(_) => Ok(()),
+        Err(EtcdError::Timeout { secs }) => Err(context(&format!(
+            "not done within {secs}s (defrag_timeout); it may still be running there"
         ))),
+        Err(e) => Err(context(&e)),
     }
 }
 

@@ -73,6 +73,16 @@ fn spec() -> ModuleSpec {
             .help("seconds one member's compaction or defragmentation may take"),
     )
     .option(
+        Opt::bool("after_compaction")
+            .default(false)
+            .doc(
+                "Whether a compaction has just run (defrag.yml passes whether its compaction                 changed anything). Then, as under NOSPACE, a member's reported in-use size still                 counts the pages the compaction freed, so every member is defragmented instead                 of only those that report I(min_reclaim_bytes) free.",
+            )
+            .help(
+                "a compaction has just run: the members' in-use sizes lag, so defragment every                 member (as under NOSPACE)",
+            ),
+    )
+    .option(
         Opt::int("gate_timeout")
             .doc(
                 "Seconds the cluster may take to be healthy again after a member's \
@@ -92,6 +102,7 @@ pub struct Settings {
     pub min_reclaim: i64,
     pub defrag_timeout: Duration,
     pub gate_timeout: Duration,
+    pub after_compaction: bool,
 }
 
 fn settings(m: &Module) -> Result<Settings, Failure> {
@@ -113,6 +124,7 @@ fn settings(m: &Module) -> Result<Settings, Failure> {
         min_reclaim,
         defrag_timeout: Duration::from_secs(positive("defrag_timeout")? as u64),
         gate_timeout: Duration::from_secs(positive("gate_timeout")? as u64),
+        after_compaction: m.params.bool("after_compaction"),
     })
 }
 
@@ -137,7 +149,7 @@ async fn status(conn: &ConnOpts, s: &Settings) -> Result<Response, Failure> {
     let alarms = members::alarms(&view);
     let todo: Vec<String> = plan::order(&sizes)
         .into_iter()
-        .filter(|m| plan::needs_defrag(m, s.min_reclaim))
+        .filter(|m| plan::needs_defrag(m, s.min_reclaim, lags(s, &alarms).is_some()))
         .map(|m| m.name.clone())
         .collect();
     let mut lines = vec![size_lines(&sizes)];
@@ -158,6 +170,14 @@ async fn status(conn: &ConnOpts, s: &Settings) -> Result<Response, Failure> {
         .set("alarms", &alarms)
         .set("would_defragment", &todo)
         .set("unhealthy", &unhealthy))
+}
+
+/// Why the members' in-use figures cannot be planned with now, if they cannot.
+pub fn lags(s: &Settings, alarms: &[plan::ActiveAlarm]) -> Option<&'static str> {
+    plan::in_use_may_lag(
+        s.after_compaction,
+        alarms.iter().any(|a| a.alarm == "NOSPACE"),
+    )
 }
 
 /// `etcd2 5.0 MiB (in use 120.0 KiB), ...`

@@ -28,10 +28,28 @@ impl MemberSize {
     }
 }
 
+/// Whether the members' db_size_in_use may still count pages that are free, and why. etcd
+/// recounts a member's free pages only when a write opens its next backend transaction, and
+/// bbolt hands a transaction's freed pages back only at the one after: right after a
+/// compaction the figure still holds what it deleted, and under NOSPACE (no writes get in)
+/// it stays so until the defragmentation itself. The lab saw every member report its
+/// pre-compaction figure, and a plan that trusted it skipped the leader.
+pub fn in_use_may_lag(after_compaction: bool, nospace_active: bool) -> Option<&'static str> {
+    match (after_compaction, nospace_active) {
+        (true, _) => Some("a compaction has just run"),
+        (false, true) => Some("NOSPACE is active"),
+        (false, false) => None,
+    }
+}
+
 /// Whether defragmenting `m` is worth blocking it for: it has at least `min_reclaim` free
-/// bytes, or it cannot say (etcd < 3.4), or it is over its quota (NOSPACE needs every member
-/// below it, and only a defragmentation shrinks the file).
-pub fn needs_defrag(m: &MemberSize, min_reclaim: i64) -> bool {
+/// bytes, or it cannot say (etcd < 3.4, or its figure may lag: [`in_use_may_lag`]), or it is
+/// over its quota (NOSPACE needs every member below it, and only a defragmentation shrinks
+/// the file).
+pub fn needs_defrag(m: &MemberSize, min_reclaim: i64, in_use_lags: bool) -> bool {
+    if in_use_lags {
+        return true;
+    }
     match m.reclaimable() {
         None => true,
         Some(free) => free > 0 && (free >= min_reclaim || too_full(m)),
@@ -183,22 +201,44 @@ mod tests {
         // Nothing free: a second run changes nothing.
         assert!(!needs_defrag(
             &m(1, "a", false, 2 * MIB, Some(2 * MIB)),
-            MIB
+            MIB,
+            false
         ));
         // Less than the threshold free, and below quota: left alone.
         assert!(!needs_defrag(
             &m(1, "a", false, 2 * MIB, Some(2 * MIB - 4096)),
-            MIB
+            MIB,
+            false
         ));
         // Enough free.
-        assert!(needs_defrag(&m(1, "a", false, 6 * MIB, Some(MIB)), MIB));
+        assert!(needs_defrag(
+            &m(1, "a", false, 6 * MIB, Some(MIB)),
+            MIB,
+            false
+        ));
         // Over quota: any free byte counts, NOSPACE needs it below.
         assert!(needs_defrag(
             &m(1, "a", false, 8 * MIB, Some(8 * MIB - 4096)),
-            MIB
+            MIB,
+            false
         ));
         // etcd < 3.4 does not say: defragment.
-        assert!(needs_defrag(&m(1, "a", false, MIB, None), MIB));
+        assert!(needs_defrag(&m(1, "a", false, MIB, None), MIB, false));
+    }
+
+    #[test]
+    fn a_lagging_figure_is_not_planned_with() {
+        // The lab's case: compacted under NOSPACE, every member still reporting its
+        // pre-compaction figure (no free page counted yet).
+        let full = m(1, "a", true, 4 * MIB, Some(4 * MIB));
+        assert!(!needs_defrag(&full, MIB, false));
+        for (compacted, nospace) in [(true, false), (false, true), (true, true)] {
+            let lags = in_use_may_lag(compacted, nospace);
+            assert!(lags.is_some(), "{compacted} {nospace}");
+            assert!(needs_defrag(&full, MIB, lags.is_some()));
+        }
+        // Writable and not just compacted: the figure is current, a second run is a no-op.
+        assert_eq!(in_use_may_lag(false, false), None);
     }
 
     #[test]
