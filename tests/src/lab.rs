@@ -669,13 +669,22 @@ impl Lab {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.etcdctl_as(&self.tls.cert, &self.tls.key, args)
+    }
+
+    /// [`Lab::etcdctl`] with another client pair (a master's, say), against the lab's CA.
+    pub fn etcdctl_as<I, S>(&self, cert: &Path, key: &Path, args: I) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let bin = &self.etcd.etcdctl;
         Command::new(bin)
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", self.endpoints().join(",")))
             .arg(format!("--cacert={}", self.tls.ca.display()))
-            .arg(format!("--cert={}", self.tls.cert.display()))
-            .arg(format!("--key={}", self.tls.key.display()))
+            .arg(format!("--cert={}", cert.display()))
+            .arg(format!("--key={}", key.display()))
             .args(args)
             .output()
             .with_context(|| format!("running {}", bin.display()))

@@ -1,7 +1,8 @@
 //! certs.yml on machines: every certificate reported; one made to expire in 5 days is found,
 //! renewed from the CA host with the cluster keeping quorum throughout (polled while the play
-//! runs), the member serving the new certificate; nothing else reissued; the CA backed up to
-//! the controller owner-only; a second run renews nothing.
+//! runs), the member serving the new certificate; a master's etcd client certificate renewed
+//! the same way, that master's API and controllers restarted and no other; nothing else
+//! reissued; the CA backed up to the controller owner-only; a second run renews nothing.
 
 use lab::ansible;
 use lab::machine::tree_user;
@@ -78,6 +79,23 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     for p in [&crt, &key] {
         std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
     }
+    // etcd3's master client certificate (what its API server reaches etcd with) too.
+    let etcd3 = lab.host("etcd3").unwrap();
+    let master_crt = etcd3.master_dir().join("master.etcd-client.crt");
+    let master_key = etcd3.master_dir().join("master.etcd-client.key");
+    let master_cn = format!("{}-master-etcd-client", etcd3.fqdn);
+    let short_client = ca
+        .issue_for_days(&master_cn, Usage::Client, &[], &[], 5)
+        .unwrap();
+    std::fs::write(&master_crt, &short_client.cert).unwrap();
+    std::fs::write(&master_key, &short_client.key).unwrap();
+    let other_masters = |f: &str| -> Vec<Vec<u8>> {
+        ["etcd1", "etcd2"]
+            .iter()
+            .map(|h| std::fs::read(lab.host(h).unwrap().master_dir().join(f)).unwrap())
+            .collect()
+    };
+    let other_masters_before = other_masters("master.etcd-client.crt");
     lab.stop("etcd2").unwrap();
     lab.start("etcd2").unwrap();
     lab.wait_healthy(&["etcd2"], Duration::from_secs(30))
@@ -123,11 +141,19 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
         run.stdout
     );
     assert!(
+        run.stdout.contains(
+            "would renew on etcd3: /etc/origin/master/master.etcd-client.crt: expires in 4 days"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
         !run.stdout.contains("would renew on etcd1"),
         "{}",
         run.stdout
     );
     assert_eq!(std::fs::read(&crt).unwrap(), short.cert);
+    assert_eq!(std::fs::read(&master_crt).unwrap(), short_client.cert);
     assert_eq!(lab.pid("etcd2").unwrap(), pid, "check mode restarted etcd2");
 
     // Renewal, with every member's health polled while the play runs.
@@ -204,6 +230,65 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     // Nothing that was not due was reissued.
     let others_after = cert_files(&lab, &["etcd1", "etcd3"]);
     assert_eq!(others_before, others_after);
+
+    // etcd3's master: a new client certificate from the CA, its key with it, accepted by etcd;
+    // its API and controllers restarted, no other master's.
+    let renewed_client = file_cert(&master_crt);
+    assert!(
+        renewed_client
+            .verify(&ca_cert.public_key().unwrap())
+            .unwrap(),
+        "the master's certificate is not signed by the lab CA"
+    );
+    let cn = renewed_client
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .and_then(|e| e.data().to_string().ok());
+    assert_eq!(cn.as_deref(), Some(master_cn.as_str()));
+    assert!(
+        file_cert(&master_crt)
+            .not_after()
+            .compare(X509::from_pem(&short_client.cert).unwrap().not_after())
+            .unwrap()
+            .is_gt(),
+        "the master's certificate was not renewed"
+    );
+    assert_eq!(mode(&master_key), 0o600);
+    let out = lab
+        .etcdctl_as(
+            &master_crt,
+            &master_key,
+            ["get", "/certs/", "--prefix", "--keys-only"],
+        )
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "etcd refuses the master's new pair: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .count(),
+        50
+    );
+    let restarts =
+        |h: &str| std::fs::read_to_string(lab.host(h).unwrap().restarts_log()).unwrap_or_default();
+    let log = restarts("etcd3");
+    assert!(
+        log.contains("etcd3 master-api restarted")
+            && log.contains("etcd3 master-controllers restarted"),
+        "{log}"
+    );
+    for h in ["etcd1", "etcd2"] {
+        assert!(!restarts(h).contains("master-api"), "{h}: {}", restarts(h));
+    }
+    assert_eq!(
+        other_masters("master.etcd-client.crt"),
+        other_masters_before
+    );
 
     // The CA, on the controller, owner-only.
     let dir = backup.join("etcd1");
