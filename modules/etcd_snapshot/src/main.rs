@@ -69,10 +69,10 @@ fn spec() -> ModuleSpec {
         Opt::raw("initial_cluster")
             .doc(
                 "C(restored): the new cluster, as etcd takes it \
-                (C(name=url,name=url)) or as a dict of name to peer URL (or list \
-                of peer URLs).",
+                (C(name=url,name=url)), as a list of C(name=url), or as a dict of name \
+                to peer URL (or list of peer URLs).",
             )
-            .help("restored: name=url,... or a dict name: url"),
+            .help("restored: name=url,..., a list of name=url, or a dict name: url"),
     )
     .option(
         Opt::str("initial_cluster_token")

@@ -274,38 +274,12 @@ fn snapshot_file(path: &Path) -> Result<PathBuf, Failure> {
 /// Checks the member against the initial cluster as etcd would, and computes the ids etcd
 /// will derive, so a mismatch is reported before the restore rather than at etcd's start.
 fn identity(a: &RestoreArgs) -> Result<Identity, Failure> {
-    let text = match &a.initial_cluster {
-        Value::String(s) => s.clone(),
-        Value::Object(map) => {
-            let mut parts = Vec::new();
-            for (name, urls) in map {
-                match urls {
-                    Value::String(u) => parts.push(format!("{name}={u}")),
-                    Value::Array(list) => {
-                        for u in list {
-                            let u = u.as_str().ok_or_else(|| {
-                                Failure::new(format!(
-                                    "initial_cluster.{name}: URLs must be strings"
-                                ))
-                            })?;
-                            parts.push(format!("{name}={u}"));
-                        }
-                    }
-                    _ => {
-                        return Err(Failure::new(format!(
-                            "initial_cluster.{name}: give a peer URL or a list of them"
-                        )))
-                    }
-                }
-            }
-            parts.join(",")
-        }
-        _ => {
-            return Err(Failure::new(
-                "initial_cluster must be a string name=url,... or a dict name: url",
-            ))
-        }
-    };
+    // The shapes every module takes for an initial cluster (etcd_conf's, say), parsed once.
+    let text = confedit::module::initial_cluster_members("initial_cluster", &a.initial_cluster)?
+        .iter()
+        .flat_map(|(name, urls)| urls.iter().map(move |u| format!("{name}={u}")))
+        .collect::<Vec<_>>()
+        .join(",");
     let cluster =
         InitialCluster::parse(&text).map_err(|e| Failure::new(format!("initial_cluster: {e}")))?;
     let mine: Vec<String> = cluster
@@ -583,6 +557,10 @@ mod tests {
         .unwrap();
         assert_eq!(from_text.member_id, from_dict.member_id);
         assert_eq!(from_text.cluster_id, from_dict.cluster_id);
+        // A list, as etcd_conf takes it too.
+        let list: Vec<&str> = text.split(',').collect();
+        let from_list = identity(&args(json!(list), "etcd2", "t")).unwrap();
+        assert_eq!(from_list.cluster_id, from_text.cluster_id);
         // The token is part of every id: another token, another cluster.
         let other = identity(&args(json!(text), "etcd2", "u")).unwrap();
         assert_ne!(other.member_id, from_text.member_id);
@@ -603,7 +581,11 @@ mod tests {
         let e = identity(&a).unwrap_err();
         assert!(e.to_string().contains("etcd would refuse to start"), "{e}");
         let e = identity(&args(json!(3), "etcd1", "t")).unwrap_err();
-        assert!(e.to_string().contains("must be a string"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("initial_cluster: got a value of type"),
+            "{e}"
+        );
     }
 
     #[test]
