@@ -17,7 +17,7 @@ use openssl::x509::{X509Name, X509NameBuilder, X509};
 use std::net::Ipv4Addr;
 
 /// Validity of everything the lab issues; long enough that no lab ever sees an expiry.
-const DAYS: u32 = 3650;
+const DAYS: i64 = 3650;
 
 /// A certificate and its private key, both PEM.
 #[derive(Debug, Clone)]
@@ -124,14 +124,15 @@ impl Ca {
         self.issue_for_days(common_name, usage, ips, dns, DAYS)
     }
 
-    /// [`Ca::issue`] with a validity of `days` from now: a certificate made to expire soon.
+    /// [`Ca::issue`] with a validity of `days` from now: a certificate made to expire soon, or
+    /// (negative) one that expired that many days ago.
     pub fn issue_for_days(
         &self,
         common_name: &str,
         usage: Usage,
         ips: &[Ipv4Addr],
         dns: &[&str],
-        days: u32,
+        days: i64,
     ) -> Result<Pem> {
         let ctx = || format!("issuing {usage:?} certificate for {common_name}");
         let key = new_key().with_context(ctx)?;
@@ -221,12 +222,14 @@ fn name(common_name: &str) -> Result<X509Name> {
     Ok(n.build())
 }
 
-fn set_validity(b: &mut openssl::x509::X509Builder, days: u32) -> Result<()> {
+fn set_validity(b: &mut openssl::x509::X509Builder, days: i64) -> Result<()> {
     // Start a day back so a clock that moves a little never makes a fresh lab's certs "not yet
-    // valid".
-    let not_before = Asn1Time::from_unix(now_unix() - 86_400).context("notBefore")?;
+    // valid" (an expired one a day before its end).
+    let now = now_unix();
+    let not_before =
+        Asn1Time::from_unix(now - 86_400 * (1 + (-days).max(0))).context("notBefore")?;
     b.set_not_before(&not_before).context("notBefore")?;
-    let not_after = Asn1Time::days_from_now(days).context("notAfter")?;
+    let not_after = Asn1Time::from_unix(now + 86_400 * days).context("notAfter")?;
     b.set_not_after(&not_after).context("notAfter")
 }
 
