@@ -17,7 +17,8 @@ set -euo pipefail
 
 CACHE=${LAB_MACHINE_CACHE:-/var/cache/etcd-ops}
 SUITE=bookworm
-PACKAGES=systemd,systemd-sysv,dbus,openssh-server,etcd-server,etcd-client,procps,iproute2,python3,util-linux
+# sudo: hosts reached as an ordinary user that becomes root, as cloud images are.
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,etcd-server,etcd-client,procps,iproute2,python3,util-linux,sudo
 KEY=$(sha256sum "$0" | cut -c1-12)
 TREE="$CACHE/machine-$SUITE-$KEY"
 

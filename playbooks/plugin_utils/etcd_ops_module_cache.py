@@ -15,7 +15,8 @@
 #
 # Anything the cache cannot do falls back to Ansible's own path (ActionBase._execute_module, what
 # ansible.builtin.normal runs): async (its wrapper needs the args file), ANSIBLE_KEEP_REMOTE_FILES,
-# a connection without stdin for commands, a become method that needs a tty, a host without
+# a connection without stdin for commands, a become method that needs a tty (and sudo under
+# `Defaults requiretty`, found when it refuses, with a warning), a host without
 # sha256sum, an untrusted, read-only or noexec cache directory (those three with a warning), and
 # `etcd_ops_module_cache: false`. In check mode a binary that is not cached yet is run the plain
 # way, so a dry run stores nothing on the host.
@@ -50,6 +51,11 @@ DEFAULT_USER_DIR = ".cache/etcd-ops/modules"
 
 # What the host-side script prints, alone on stdout, when it did not run the module.
 MARKER = "ETCD_OPS_CACHE"
+
+# What sudo says when `Defaults requiretty` (RHEL 6, early RHEL 7) refuses a command without a
+# terminal. This path sends the arguments on stdin, so it has none; the plain path asks ssh for
+# one (-tt) and still works there.
+TTY_REFUSED = "must have a tty"
 
 # Finds, creates (when $create is 1) and vets the cache directory; leaves its physical path in
 # $p. A directory that another user could write, or any above it, would let that user swap the
@@ -227,6 +233,7 @@ class CachedModuleAction(ActionBase):
 
         self._used_interpreter = None
         res = self._low_level_execute_command(run, sudoable=True, in_data=args.encode("utf-8"))
+        self._refuse_tty_required(res)
         state, detail = self._marker(res)
         if state in ("miss", "mismatch"):
             if state == "mismatch":
@@ -249,6 +256,14 @@ class CachedModuleAction(ActionBase):
             raise _Unusable(detail or state)
         display.vvv("etcd-ops module cache: ran %s from the cache" % leaf)
         return self._result(res, profile)
+
+    def _refuse_tty_required(self, res):
+        """Raises _Unusable when become refused to run the script for want of a terminal."""
+        if res.get("rc") and self._connection.become is not None and TTY_REFUSED in (res.get("stderr") or ""):
+            raise _Unusable(
+                "become (%s) needs a terminal on this host (Defaults requiretty): %s"
+                % (self._connection.become.name, (res.get("stderr") or "").strip()[-200:])
+            )
 
     def _marker(self, res):
         """(state, detail) when the host script said why it did not run the module, else (None, None)."""

@@ -3,7 +3,7 @@
 //! a changed binary is stored again; a tampered or truncated cached file is never run and is
 //! replaced; results in check, diff and no_log mode and under `environment:` are those of
 //! Ansible's plain path; a cache on a read-only, noexec or shared directory warns and runs the
-//! plain way.
+//! plain way; become runs the become user's cache, and sudo's requiretty takes the plain path.
 
 use lab::ansible::{self, library, Run};
 use lab::{Lab, LabOptions};
@@ -345,5 +345,71 @@ fn an_unusable_cache_directory_warns_and_runs_the_plain_way() {
         run.stdout.contains("PUT "),
         "the plain path uploads: {}",
         run.stdout
+    );
+}
+
+/// Hosts reached as an ordinary user who becomes root with sudo, as cloud images are: the
+/// module runs from root's cache; the same user without become has a cache of its own, in its
+/// home. Under sudo's `Defaults requiretty` (RHEL 6, early RHEL 7) a command without a terminal
+/// is refused: the plain path, which asks for one, serves, with a warning.
+#[test]
+fn become_runs_from_the_become_users_cache_and_requiretty_falls_back() {
+    let lab = machine_lab();
+    let m = lab.machine("etcd1").unwrap();
+    m.exec_ok(&[
+        "sh",
+        "-c",
+        // `*`: no password, but not locked (`!`), which sshd without PAM refuses even a key.
+        "useradd -m -s /bin/sh -p '*' cloud-user && \
+         install -d -o cloud-user -g cloud-user -m 0700 /home/cloud-user/.ssh && \
+         install -o cloud-user -g cloud-user -m 0600 /root/.ssh/authorized_keys /home/cloud-user/.ssh/ && \
+         printf 'cloud-user ALL=(ALL) NOPASSWD: ALL\\n' > /etc/sudoers.d/cloud-user && \
+         chmod 0440 /etc/sudoers.d/cloud-user",
+    ])
+    .unwrap();
+    let root = &lab.host("etcd1").unwrap().root;
+    let (uid, _) = lab::machine::tree_user(root, "cloud-user").unwrap();
+    let binary = library().join("etcd_conf");
+    let owner = |p: &Path| {
+        std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+    };
+
+    // As cloud-user, become root: root's cache.
+    let as_user = ["-e", "ansible_user=cloud-user"];
+    let become_root = ["-e", "ansible_user=cloud-user", "-e", "ansible_become=true"];
+    let (v, run) = conf_read(&lab, &become_root);
+    assert_read_the_conf(&v, &run);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    let root_copy = cached_path(&lab, &binary);
+    assert_eq!(owner(&root_copy), 0);
+
+    // As cloud-user alone: its own cache, owner-only.
+    let (v, run) = conf_read(&lab, &as_user);
+    assert_read_the_conf(&v, &run);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    let user_copy = root
+        .join("home/cloud-user/.cache/etcd-ops/modules")
+        .join(root_copy.file_name().unwrap());
+    assert_eq!(owner(&user_copy), uid);
+    assert_eq!(mode(&user_copy), 0o700);
+    assert_eq!(mode(user_copy.parent().unwrap()), 0o700);
+
+    // sudo refuses a command without a terminal: the plain path, said.
+    m.exec_ok(&[
+        "sh",
+        "-c",
+        "printf 'Defaults:cloud-user requiretty\\n' >> /etc/sudoers.d/cloud-user",
+    ])
+    .unwrap();
+    let (v, run) = conf_read(&lab, &become_root);
+    assert_read_the_conf(&v, &run);
+    assert!(!ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    let w = warnings(&run);
+    assert!(
+        w.contains("etcd-ops module cache not used, running etcd_conf the plain way")
+            && w.contains("tty"),
+        "{w}"
     );
 }
