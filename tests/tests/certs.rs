@@ -378,3 +378,80 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     assert!(!run.stdout.contains("renewing on"), "{}", run.stdout);
     assert_eq!(file_cert(&crt).to_der().unwrap(), renewed.to_der().unwrap());
 }
+
+/// The day certificates take the control plane down: every member's peer certificate expired,
+/// so no member takes another's and the cluster has no quorum. certs.yml renews each member
+/// (none is in a quorum its restart could cost) and waits for the whole cluster once all are
+/// back: every key there, each peer certificate new and signed by the CA.
+#[test]
+fn every_peer_certificate_expired_the_cluster_is_renewed_back() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.put_keys("/certs/", 50).unwrap();
+    let ca_host = lab.host("etcd1").unwrap();
+    let ca = Ca::from_pem(
+        &std::fs::read(ca_host.ca_dir().join("ca.crt")).unwrap(),
+        &std::fs::read(ca_host.ca_dir().join("ca.key")).unwrap(),
+    )
+    .unwrap();
+    let names = ["etcd1", "etcd2", "etcd3"];
+    for name in names {
+        let h = lab.host(name).unwrap();
+        let expired = ca
+            .issue_for_days(
+                &h.fqdn,
+                Usage::Peer,
+                &[h.ip, lab::layout::PEER_SOURCE_IP],
+                &[&h.fqdn],
+                -3,
+            )
+            .unwrap();
+        std::fs::write(h.cert_dir().join("peer.crt"), &expired.cert).unwrap();
+        std::fs::write(h.cert_dir().join("peer.key"), &expired.key).unwrap();
+    }
+    for name in names {
+        lab.stop(name).unwrap();
+    }
+    for name in names {
+        lab.start(name).unwrap();
+    }
+    // The premise: all three run, none healthy (no quorum), for longer than an election.
+    std::thread::sleep(Duration::from_secs(3));
+    for name in names {
+        assert!(lab.is_running(name).unwrap(), "{name} is not running");
+        assert!(!lab.is_healthy(name).unwrap_or(false), "{name} is healthy");
+    }
+
+    let run = ansible::playbook(
+        &lab.inventory_path(),
+        "playbooks/certs.yml",
+        &["-e", "etcd_certs_renew=true"],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    for name in names {
+        assert!(
+            run.stdout.contains(&format!(
+                "renewing on {name}: /etc/etcd/peer.crt: expired on"
+            )),
+            "{}",
+            run.stdout
+        );
+    }
+    lab.wait_healthy(&names, Duration::from_secs(30)).unwrap();
+    assert_eq!(lab.count_keys("/certs/").unwrap(), 50);
+    let ca_cert = X509::from_pem(&ca.pem().unwrap().cert).unwrap();
+    for name in names {
+        let peer = file_cert(&lab.host(name).unwrap().cert_dir().join("peer.crt"));
+        assert!(
+            peer.verify(&ca_cert.public_key().unwrap()).unwrap(),
+            "{name}"
+        );
+        assert!(
+            peer.not_after()
+                .compare(&openssl::asn1::Asn1Time::days_from_now(1000).unwrap())
+                .unwrap()
+                .is_gt(),
+            "{name}: {}",
+            peer.not_after()
+        );
+    }
+}
