@@ -7,7 +7,7 @@
 
 use lab::ansible;
 use lab::machine::tree_user;
-use lab::pki::{Ca, Usage};
+use lab::pki::{Ca, Pem, Usage};
 use lab::{Host, Lab, LabOptions};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
 use openssl::x509::X509;
@@ -55,16 +55,39 @@ fn cert_files(lab: &Lab, hosts: &[&str]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The lab's CA, as its CA host (etcd1) keeps it.
+fn lab_ca(lab: &Lab) -> Ca {
+    let d = lab.host("etcd1").unwrap().ca_dir();
+    Ca::from_pem(
+        &std::fs::read(d.join("ca.crt")).unwrap(),
+        &std::fs::read(d.join("ca.key")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Gives `host` a peer certificate (and key) of its own names that expired 3 days ago; etcd
+/// serves with it from its next start.
+fn expire_peer_cert(ca: &Ca, host: &Host) -> Pem {
+    let expired = ca
+        .issue_for_days(
+            &host.fqdn,
+            Usage::Peer,
+            &[host.ip, lab::layout::PEER_SOURCE_IP],
+            &[&host.fqdn],
+            -3,
+        )
+        .unwrap();
+    std::fs::write(host.cert_dir().join("peer.crt"), &expired.cert).unwrap();
+    std::fs::write(host.cert_dir().join("peer.key"), &expired.key).unwrap();
+    expired
+}
+
 #[test]
 fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lab.put_keys("/certs/", 50).unwrap();
     let (ca_host, etcd2) = (lab.host("etcd1").unwrap(), lab.host("etcd2").unwrap());
-    let ca = Ca::from_pem(
-        &std::fs::read(ca_host.ca_dir().join("ca.crt")).unwrap(),
-        &std::fs::read(ca_host.ca_dir().join("ca.key")).unwrap(),
-    )
-    .unwrap();
+    let ca = lab_ca(&lab);
 
     // etcd2's server certificate now expires in 5 days; etcd2 restarted serves it.
     let short = ca
@@ -99,18 +122,8 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
     let other_masters_before = other_masters("master.etcd-client.crt");
     // etcd3's peer certificate expired 3 days ago: restarted on it, etcd3 is cut off (its peers
     // refuse it), and its own client pair (peer.crt, the default) is refused everywhere.
-    let expired = ca
-        .issue_for_days(
-            &etcd3.fqdn,
-            Usage::Peer,
-            &[etcd3.ip, lab::layout::PEER_SOURCE_IP],
-            &[&etcd3.fqdn],
-            -3,
-        )
-        .unwrap();
+    let expired = expire_peer_cert(&ca, etcd3);
     let peer3 = etcd3.cert_dir().join("peer.crt");
-    std::fs::write(&peer3, &expired.cert).unwrap();
-    std::fs::write(etcd3.cert_dir().join("peer.key"), &expired.key).unwrap();
     let etcd3_server = std::fs::read(etcd3.cert_dir().join("server.crt")).unwrap();
     for h in ["etcd2", "etcd3"] {
         lab.stop(h).unwrap();
@@ -387,26 +400,10 @@ fn an_expiring_certificate_is_renewed_one_member_at_a_time_with_quorum_kept() {
 fn every_peer_certificate_expired_the_cluster_is_renewed_back() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lab.put_keys("/certs/", 50).unwrap();
-    let ca_host = lab.host("etcd1").unwrap();
-    let ca = Ca::from_pem(
-        &std::fs::read(ca_host.ca_dir().join("ca.crt")).unwrap(),
-        &std::fs::read(ca_host.ca_dir().join("ca.key")).unwrap(),
-    )
-    .unwrap();
+    let ca = lab_ca(&lab);
     let names = ["etcd1", "etcd2", "etcd3"];
     for name in names {
-        let h = lab.host(name).unwrap();
-        let expired = ca
-            .issue_for_days(
-                &h.fqdn,
-                Usage::Peer,
-                &[h.ip, lab::layout::PEER_SOURCE_IP],
-                &[&h.fqdn],
-                -3,
-            )
-            .unwrap();
-        std::fs::write(h.cert_dir().join("peer.crt"), &expired.cert).unwrap();
-        std::fs::write(h.cert_dir().join("peer.key"), &expired.key).unwrap();
+        expire_peer_cert(&ca, lab.host(name).unwrap());
     }
     for name in names {
         lab.stop(name).unwrap();
