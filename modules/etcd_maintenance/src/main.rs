@@ -76,10 +76,14 @@ fn spec() -> ModuleSpec {
         Opt::bool("after_compaction")
             .default(false)
             .doc(
-                "Whether a compaction has just run (defrag.yml passes whether its compaction                 changed anything). Then, as under NOSPACE, a member's reported in-use size still                 counts the pages the compaction freed, so every member is defragmented instead                 of only those that report I(min_reclaim_bytes) free.",
+                "Whether a compaction has just run (defrag.yml passes whether its compaction \
+                changed anything). Then, as under NOSPACE, a member's reported in-use size still \
+                counts the pages the compaction freed, so every member is defragmented instead \
+                of only those that report I(min_reclaim_bytes) free.",
             )
             .help(
-                "a compaction has just run: the members' in-use sizes lag, so defragment every                 member (as under NOSPACE)",
+                "a compaction has just run: the members' in-use sizes lag, so defragment every \
+                member (as under NOSPACE)",
             ),
     )
     .option(
@@ -147,9 +151,10 @@ async fn status(conn: &ConnOpts, s: &Settings) -> Result<Response, Failure> {
     let view = members::view_with_quorum(conn).await?;
     let sizes = members::sizes(conn, &view, s.quota).await?;
     let alarms = members::alarms(&view);
+    let lagging = lags(s, &alarms).is_some();
     let todo: Vec<String> = plan::order(&sizes)
         .into_iter()
-        .filter(|m| plan::needs_defrag(m, s.min_reclaim, lags(s, &alarms).is_some()))
+        .filter(|m| plan::needs_defrag(m, s.min_reclaim, lagging))
         .map(|m| m.name.clone())
         .collect();
     let mut lines = vec![size_lines(&sizes)];
