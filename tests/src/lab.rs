@@ -350,6 +350,19 @@ impl Lab {
                     return Err(first);
                 }
                 eprintln!("etcd-lab: booting {} again: {first}", m.host);
+                // nspawn's "Directory tree ... is currently busy": wait for whoever holds its
+                // lock on this root, and name it, before trying again.
+                let holders = m.root_lock_holders();
+                if !holders.is_empty() {
+                    eprintln!(
+                        "etcd-lab: {}'s root is locked by {}",
+                        m.host,
+                        machine::describe_pids(&holders)
+                    );
+                    wait::until(Duration::from_secs(30), Duration::from_millis(100), || {
+                        m.root_lock_holders().is_empty()
+                    });
+                }
                 m.boot()?;
                 m.wait_booted(machine::BOOT_TIMEOUT)?;
             }

@@ -217,6 +217,7 @@ impl Machine {
                 .with_context(|| format!("creating cgroup {}", c.display()))
                 .with_context(ctx)?;
         }
+        self.clear_leftovers().with_context(ctx)?;
         let console = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -343,6 +344,84 @@ impl Machine {
         Ok(true)
     }
 
+    /// Processes in this machine's cgroups. Only the lab's launcher puts a process there, so
+    /// any found while this lab's nspawn is not running belong to a machine of an earlier lab on
+    /// this slot that was never torn down (its test process killed before its Drop ran, or a
+    /// helper of a dying nspawn): they hold the cgroup, and nspawn's lock on a root whose
+    /// device and inode numbers a new overlay may reuse.
+    fn leftover_pids(&self) -> Vec<u32> {
+        let mut pids = Vec::new();
+        for c in cgroup_dirs(&self.name).unwrap_or_default() {
+            collect_cgroup_pids(&c, &mut pids);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// SIGKILLs the [`Machine::leftover_pids`] (by pid, all started by this lab's code) and
+    /// waits until they are gone, saying what it found.
+    fn clear_leftovers(&self) -> Result<()> {
+        if self.nspawn_pid().is_some() {
+            return Ok(());
+        }
+        let pids = self.leftover_pids();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "etcd-lab: machine {}: processes of an earlier machine still in its cgroup, killed: {}",
+            self.host,
+            describe_pids(&pids)
+        );
+        for &pid in &pids {
+            crate::process::signal(pid, crate::process::SIGKILL)?;
+        }
+        let gone = wait::until(Duration::from_secs(30), POLL, || {
+            pids.iter().all(|&p| crate::process::is_gone(p))
+        });
+        if gone {
+            Ok(())
+        } else {
+            Err(Error::msg(format!(
+                "machine {}: earlier processes in its cgroup still running 30 s after SIGKILL: {}",
+                self.host,
+                describe_pids(&self.leftover_pids())
+            )))
+        }
+    }
+
+    /// The processes holding systemd-nspawn's locks on this machine's root (the one beside it
+    /// and the one under /run named by its device and inode), from /proc/locks: who makes
+    /// nspawn say "Directory tree ... is currently busy".
+    pub fn root_lock_holders(&self) -> Vec<u32> {
+        use std::os::unix::fs::MetadataExt;
+        let root = self.root();
+        let mut locks = vec![self.dir.join(".#root.lck")];
+        if let Ok(meta) = fs::metadata(&root) {
+            locks.push(PathBuf::from(format!(
+                "/run/systemd/nspawn/locks/inode-{}:{}",
+                meta.dev(),
+                meta.ino()
+            )));
+        }
+        let ids: Vec<(u64, u64)> = locks
+            .iter()
+            .filter_map(|l| fs::metadata(l).ok())
+            .map(|m| (m.dev(), m.ino()))
+            .collect();
+        let table = fs::read_to_string("/proc/locks").unwrap_or_default();
+        let mut pids: Vec<u32> = table
+            .lines()
+            .filter_map(parse_proc_lock)
+            .filter(|(_, dev, ino)| ids.contains(&(*dev, *ino)))
+            .map(|(pid, _, _)| pid)
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
     /// Runs a command inside the running machine as root (all of its namespaces), the way an
     /// operator's shell there would; stdout and stderr are returned.
     pub fn exec(&self, argv: &[&str]) -> Result<Output> {
@@ -382,6 +461,7 @@ impl Machine {
     /// Kills the machine if it runs, unmounts its disk and removes its cgroups.
     pub fn teardown(&self) -> Result<()> {
         self.kill()?;
+        self.clear_leftovers()?;
         self.unmount()?;
         for c in cgroup_dirs(&self.name)? {
             remove_cgroup(&c)?;
@@ -491,6 +571,57 @@ fn cgroup_dirs(machine: &str) -> Result<Vec<PathBuf>> {
         .into_iter()
         .map(|r| r.join(CGROUP_GROUP).join(machine))
         .collect())
+}
+
+fn collect_cgroup_pids(dir: &Path, pids: &mut Vec<u32>) {
+    if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
+        pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            collect_cgroup_pids(&e.path(), pids);
+        }
+    }
+}
+
+/// `pid (command line)` for each pid, for a message.
+pub fn describe_pids(pids: &[u32]) -> String {
+    pids.iter()
+        .map(|p| {
+            let cmd = fs::read(format!("/proc/{p}/cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .split('\0')
+                        .filter(|a| !a.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            format!("{p} ({cmd})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line of /proc/locks as (pid, device, inode): `1: FLOCK ADVISORY WRITE 1234 00:19:5678 0
+/// EOF`, the device as hex major:minor, encoded as the kernel's `st_dev` (new_encode_dev).
+fn parse_proc_lock(line: &str) -> Option<(u32, u64, u64)> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // `1: -> FLOCK ...` is a process waiting for the lock, not holding it.
+    if fields.get(1) == Some(&"->") {
+        return None;
+    }
+    let mut fields = fields.into_iter().skip(4);
+    let pid = fields.next()?.parse().ok()?;
+    let mut id = fields.next()?.split(':');
+    let major = u64::from_str_radix(id.next()?, 16).ok()?;
+    let minor = u64::from_str_radix(id.next()?, 16).ok()?;
+    let ino = id.next()?.parse().ok()?;
+    let dev = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    Some((pid, dev, ino))
 }
 
 /// Removes a cgroup and the ones systemd made inside it, deepest first (a cgroup is removed
@@ -613,6 +744,22 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn proc_locks_lines_name_the_holder_and_the_file() {
+        let line = "3: FLOCK  ADVISORY  WRITE 4242 00:19:10035234 0 EOF";
+        assert_eq!(parse_proc_lock(line), Some((4242, 0x19, 10035234)));
+        let big = "7: FLOCK  ADVISORY  WRITE 9 103:1a2:77 0 EOF";
+        assert_eq!(
+            parse_proc_lock(big),
+            Some((9, 0xa2 | (0x103 << 8) | (0x100 << 12), 77))
+        );
+        assert_eq!(
+            parse_proc_lock("3: -> FLOCK  ADVISORY  WRITE 4243 00:19:10035234 0 EOF"),
+            None
+        );
+        assert_eq!(parse_proc_lock("garbage"), None);
+    }
+
     use super::*;
 
     #[test]
