@@ -36,6 +36,28 @@ fn a_dead_first_host_does_not_stop_health_backup_or_its_own_removal() {
         assert_eq!(lab.backup_bundles(h).unwrap().len(), 1, "{h}");
     }
 
+    // A mistyped etcd_name on the dead host names the healthy etcd3's member, which etcd3's own
+    // etcd.conf claims by its peer URL: the member goes to neither host, and nothing is removed
+    // (before, the dead host's "member" was etcd3's and the removal took a healthy member).
+    let text = read(&inv);
+    let line = format!("\n[etcd]\netcd1 ansible_host={}", lab.host("etcd1").unwrap().ip);
+    assert!(text.contains(&line), "{text}");
+    let typo = lab.dir().join("hosts-etcd1-named-etcd3");
+    std::fs::write(&typo, text.replace(&line, &format!("{line} etcd_name=etcd3"))).unwrap();
+    let run = ansible::playbook(
+        &typo,
+        "playbooks/remove-member.yml",
+        &["-e", "etcd_remove_host=etcd1"],
+    );
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout.contains("matches hosts etcd1, etcd3"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Nothing was changed"), "{}", run.stdout);
+    assert_eq!(lab.member_list().unwrap().len(), 3);
+
     let run = ansible::playbook(
         &inv,
         "playbooks/remove-member.yml",

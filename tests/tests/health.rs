@@ -109,6 +109,75 @@ fn verdicts_follow_the_cluster_through_member_loss() {
         "{dead}"
     );
 
+    // Which member runs on which host, the dead one's too (the member list still has it): by
+    // peer URL over a wrong name, by the short name of an FQDN no other host shares, none for a
+    // host with no member; a member two hosts would claim goes to neither.
+    assert_eq!(v["hosts"], Value::Null, "only when asked: {v}");
+    let id_of = |v: &Value, name: &str| {
+        v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()["id"]
+            .clone()
+    };
+    let mut ask = args.clone();
+    let etcd1_peer = lab.host("etcd1").unwrap().peer_url();
+    ask["hosts"] = json!([
+        {"host": "etcd1", "peer_urls": [etcd1_peer], "names": ["etcd2"], "name_known": true},
+        {"host": "etcd3.example.com", "names": ["etcd3.example.com"]},
+        {"host": "spare", "names": ["spare"], "name_known": true},
+    ]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(
+        v["hosts"]["etcd1"]["member"]["id"],
+        id_of(&v, "etcd1"),
+        "{v}"
+    );
+    assert_eq!(v["hosts"]["etcd1"]["matched_by"], json!("peer_url"));
+    assert_eq!(
+        v["hosts"]["etcd3.example.com"]["member"]["id"],
+        id_of(&v, "etcd3")
+    );
+    assert_eq!(
+        v["hosts"]["etcd3.example.com"]["matched_by"],
+        json!("short_name")
+    );
+    assert_eq!(v["hosts"]["spare"]["member"], Value::Null);
+    let etcd3_id = id_of(&v, "etcd3");
+    assert_eq!(
+        v["member_hosts"][etcd3_id.as_str().unwrap()],
+        json!("etcd3.example.com")
+    );
+    ask["hosts"] = json!([
+        {"host": "a", "names": ["etcd2"], "name_known": true},
+        {"host": "b", "names": ["x", "etcd2"], "name_known": true},
+    ]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["hosts"]["a"]["member"], Value::Null, "{v}");
+    assert_eq!(v["hosts"]["b"]["member"], Value::Null);
+    assert!(
+        v["hosts"]["a"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("matches hosts a, b"),
+        "{v}"
+    );
+    assert_eq!(v["member_hosts"], json!({}));
+    ask["hosts"] = json!([{"host": "a", "peer": "https://x:2380"}]);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert!(!run.ok(), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("hosts[0]: unknown key \"peer\""),
+        "{v}"
+    );
+
     // Before a rolling restart: stopping a healthy member now would lose quorum, stopping the
     // dead one would not; the check fails the task only with fail_on_quorum_loss.
     let mut ask = args.clone();

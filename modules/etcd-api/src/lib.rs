@@ -9,6 +9,7 @@ mod cluster;
 mod conn;
 mod endpoint;
 mod errors;
+pub mod hosts;
 mod member;
 pub mod membership;
 mod probe;

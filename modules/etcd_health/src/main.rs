@@ -3,8 +3,10 @@
 //! play asks for that with `fail_on_quorum_loss`.
 
 use ansible_module::{run, Failure, Kind, ModuleSpec, Opt, Response};
+use etcd_api::hosts::host_members;
 use etcd_api::{after_stopping, block_on, connection_options, v2, ClusterView, ConnOpts};
 
+mod hosts;
 mod table;
 
 fn spec() -> ModuleSpec {
@@ -34,11 +36,33 @@ fn spec() -> ModuleSpec {
             )
             .help("members (names or client URLs) about to stop: would the rest keep quorum?"),
     )
+    .option(
+        Opt::list("hosts", Kind::Dict)
+            .doc(
+                "What the play knows of each inventory host, to be told which member runs \
+                there: C(host) (the inventory name), C(peer_urls) (the peer URLs it is known \
+                by: its etcd.conf, the inventory), C(names) (member names it may go by, most \
+                certain first) and C(name_known) (C(names) is what etcd.conf or the inventory \
+                says: no weaker evidence counts). A member is found by a peer URL it \
+                advertises, else by one of the names, else, when no name is known, by the \
+                first label of the inventory name if no other listed host shares it. A member \
+                two hosts would claim goes to neither, with a C(problem) saying so. The \
+                answer is C(hosts), keyed by inventory name, and C(member_hosts), each found \
+                member's id to its host.",
+            )
+            .help(
+                "inventory hosts (host, peer_urls, names, name_known): which member runs on each",
+            ),
+    )
 }
 
 fn main() {
     run(spec(), |m| {
         let conn = ConnOpts::from_params(&m.params)?;
+        let host_facts = match m.params.get("hosts") {
+            Some(serde_json::Value::Array(items)) => hosts::parse(items).map_err(Failure::new)?,
+            _ => Vec::new(),
+        };
         let mut view = block_on(ClusterView::gather(&conn))?;
         let v2 = v2_store(&conn, &mut view);
         let stopping = m.params.strings("stopping");
@@ -61,17 +85,31 @@ fn main() {
                 }
             );
         }
+        // Only when asked: an empty dict would read as "no host has a member".
+        let host_members =
+            (!host_facts.is_empty()).then(|| host_members(&view.members, &host_facts));
+        // The same answer the other way round, so a playbook that knows the member finds its
+        // host with one lookup.
+        let member_hosts = host_members.as_ref().map(|hm| {
+            hm.values()
+                .filter_map(|h| Some((h.member.as_ref()?.id.clone(), h.host.clone())))
+                .collect::<std::collections::BTreeMap<String, String>>()
+        });
         let keeps = view.quorum && after.as_ref().is_none_or(|a| a.quorum);
         if !keeps && m.params.bool("fail_on_quorum_loss") {
             return Err(Failure::new(msg)
                 .merge(&view)
                 .with("after_stopping", &after)
+                .with("hosts", &host_members)
+                .with("member_hosts", &member_hosts)
                 .with("table", table::table(&view)));
         }
         let mut resp = Response::new()
             .msg(msg)
             .merge(&view)
             .set("after_stopping", &after)
+            .set("hosts", &host_members)
+            .set("member_hosts", &member_hosts)
             .set("table", table::table(&view))
             .merge(&v2);
         if view.mixed_versions {
