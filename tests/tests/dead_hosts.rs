@@ -40,10 +40,17 @@ fn a_dead_first_host_does_not_stop_health_backup_or_its_own_removal() {
     // etcd.conf claims by its peer URL: the member goes to neither host, and nothing is removed
     // (before, the dead host's "member" was etcd3's and the removal took a healthy member).
     let text = read(&inv);
-    let line = format!("\n[etcd]\netcd1 ansible_host={}", lab.host("etcd1").unwrap().ip);
+    let line = format!(
+        "\n[etcd]\netcd1 ansible_host={}",
+        lab.host("etcd1").unwrap().ip
+    );
     assert!(text.contains(&line), "{text}");
     let typo = lab.dir().join("hosts-etcd1-named-etcd3");
-    std::fs::write(&typo, text.replace(&line, &format!("{line} etcd_name=etcd3"))).unwrap();
+    std::fs::write(
+        &typo,
+        text.replace(&line, &format!("{line} etcd_name=etcd3")),
+    )
+    .unwrap();
     let run = ansible::playbook(
         &typo,
         "playbooks/remove-member.yml",

@@ -13,6 +13,13 @@ fn health(lab: &Lab, args: &Value, extra: &[&str]) -> (Value, Run) {
     ansible::module(&lab.inventory_path(), "etcd1", "etcd_health", args, extra)
 }
 
+/// The task failed, its message starting with `prefix`.
+fn assert_fails_with(v: &Value, run: &Run, prefix: &str) {
+    assert!(!run.ok(), "{v}");
+    let msg = v["msg"].as_str().unwrap_or_default();
+    assert!(msg.starts_with(prefix), "{v}");
+}
+
 fn names_of_healthy(v: &Value) -> Vec<String> {
     let members = v["members"].as_array().cloned().unwrap_or_default();
     let mut names: Vec<String> = v["endpoints"]
@@ -169,14 +176,7 @@ fn verdicts_follow_the_cluster_through_member_loss() {
     assert_eq!(v["member_hosts"], json!({}));
     ask["hosts"] = json!([{"host": "a", "peer": "https://x:2380"}]);
     let (v, run) = health(&lab, &ask, &[]);
-    assert!(!run.ok(), "{v}");
-    assert!(
-        v["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("hosts[0]: unknown key \"peer\""),
-        "{v}"
-    );
+    assert_fails_with(&v, &run, "hosts[0]: unknown key \"peer\"");
 
     // Before a rolling restart: stopping a healthy member now would lose quorum, stopping the
     // dead one would not; the check fails the task only with fail_on_quorum_loss.
@@ -205,13 +205,10 @@ fn verdicts_follow_the_cluster_through_member_loss() {
     assert_eq!(v["after_stopping"]["stopping"], json!(["etcd3"]));
     ask["stopping"] = json!(["etcd9"]);
     let (v, run) = health(&lab, &ask, &[]);
-    assert!(!run.ok(), "{v}");
-    assert!(
-        v["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("stopping: `etcd9` is neither the name nor a client URL of any member"),
-        "{v}"
+    assert_fails_with(
+        &v,
+        &run,
+        "stopping: `etcd9` is neither the name nor a client URL of any member",
     );
 
     // Two killed: quorum lost, plainly said; the survivor still reports its raft state.

@@ -612,15 +612,19 @@ fn a_run_cut_after_a_learner_add_is_finished_by_the_next() {
 #[test]
 fn a_run_cut_after_a_start_before_promotion_is_finished_by_the_next() {
     // etcd1 is the first host re-added (etcd3 is the survivor): its etcd runs as a learner.
-    cut_then_rerun("Wait until etcd listens", Some("etcd1"), |lab| {
-        assert!(lab.is_running("etcd1").unwrap());
-        let members = lab.member_list().unwrap();
-        assert_eq!(members.len(), 2, "{members:?}");
-        assert!(
-            members.iter().any(|m| m.is_learner && m.name == "etcd1"),
-            "{members:?}"
-        );
-    });
+    cut_then_rerun(
+        "Start the etcd unit and wait until it listens",
+        Some("etcd1"),
+        |lab| {
+            assert!(lab.is_running("etcd1").unwrap());
+            let members = lab.member_list().unwrap();
+            assert_eq!(members.len(), 2, "{members:?}");
+            assert!(
+                members.iter().any(|m| m.is_learner && m.name == "etcd1"),
+                "{members:?}"
+            );
+        },
+    );
 }
 
 /// The survivor line of a restore-quorum plan: the host it names, and why.

@@ -199,7 +199,7 @@ fn a_join_cut_after_the_member_add_is_finished_by_the_next_run() {
 
 #[test]
 fn a_join_cut_after_the_start_before_promotion_is_finished_by_the_next_run() {
-    cut_then_rerun("Wait until etcd listens", |lab| {
+    cut_then_rerun("Start the etcd unit and wait until it listens", |lab| {
         // Running as a learner that was never promoted.
         assert!(lab.is_running("etcd4").unwrap());
         let m = etcd4_member(lab).expect("etcd4 added");

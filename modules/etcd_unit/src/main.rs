@@ -1,29 +1,33 @@
-//! etcd_unit: etcd's systemd unit run with `--force-new-cluster` through a drop-in, and the
-//! drop-in taken away again, each in one task: the unit read, the drop-in written or removed
-//! atomically, systemd reloaded. The flag must not stay: every later restart would re-form the
-//! cluster and drop the members re-added since.
+//! etcd_unit: etcd's systemd unit, each step in one task over one round trip: run with
+//! `--force-new-cluster` through a drop-in, and the drop-in taken away (the unit read, the
+//! drop-in written or removed atomically, systemd reloaded); started, stopped or restarted (a
+//! failed unit reset first, the start not blocking on etcd's readiness, the client port waited
+//! for instead). The flag must not stay: every later restart would re-form the cluster and drop
+//! the members re-added since.
 
-use ansible_module::{run, Diff, Failure, ModuleSpec, Opt, Response};
+use ansible_module::{run, Diff, Failure, Module, ModuleSpec, Opt, Response};
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::process::Command;
 
 mod dropin;
+mod service;
+mod systemctl;
 
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_unit",
-        "Run etcd's systemd unit with --force-new-cluster through a drop-in, or take it away",
+        "Run etcd's systemd unit with --force-new-cluster through a drop-in, or take it away; \
+        start, stop or restart the unit",
     )
     .option(
         Opt::bool("force_new_cluster")
-            .required()
             .doc(
                 "C(true) writes I(dropin): it resets C(ExecStart) and repeats the unit's last \
                 C(ExecStart) line with C(--force-new-cluster) (inside the closing quote of a \
                 C(/bin/bash -c \"...\") line, as the RHEL 7 RPM's unit has it). C(false) removes \
-                I(dropin).",
+                I(dropin). Unset, the drop-in is left as it is. The drop-in is handled before \
+                I(state).",
             )
             .help("true: the drop-in with --force-new-cluster; false: no drop-in"),
     )
@@ -40,6 +44,50 @@ fn spec() -> ModuleSpec {
             .help("the drop-in file"),
     )
     .option(
+        Opt::str("state")
+            .choices(["started", "stopped", "restarted"])
+            .doc(
+                "C(started) starts the unit unless it runs or is on its way (C(activating): a \
+                Type=notify etcd waiting for its peers); C(stopped) stops it if it runs (systemd \
+                returns once etcd has exited); C(restarted) stops it if it runs, then starts it \
+                (always changed). A failed unit (a crash loop that hit its start limit) is \
+                C(reset-failed) before it is started. The start does not wait for etcd's \
+                readiness, which a member whose peers are down never reports: with \
+                I(listen_host) the task waits until that address takes a connection, and fails \
+                early when the unit fails meanwhile. A unit systemd does not know fails the \
+                task; a masked one fails a start. Unset, the unit is not started or stopped; with \
+                I(force_new_cluster) unset too, the task only reports the unit's state \
+                (C(active_state_before), C(runs)).",
+            )
+            .help("started, stopped or restarted; unset: the unit is not started or stopped"),
+    )
+    .option(
+        Opt::str("name")
+            .default("etcd")
+            .doc("The unit I(state) starts or stops.")
+            .help("the unit to start or stop"),
+    )
+    .option(
+        Opt::str("listen_host")
+            .doc(
+                "With I(state) C(started) or C(restarted): the address etcd's client port \
+                listens on, waited for (not in check mode).",
+            )
+            .help("after a start: wait until this address takes a connection on listen_port"),
+    )
+    .option(
+        Opt::int("listen_port")
+            .default(2379)
+            .doc("The port waited for on I(listen_host).")
+            .help("the port waited for on listen_host"),
+    )
+    .option(
+        Opt::int("timeout")
+            .default(60)
+            .doc("Seconds to wait for I(listen_host) (1 to 3600).")
+            .help("seconds to wait for listen_host"),
+    )
+    .option(
         Opt::bool("daemon_reload")
             .default(true)
             .doc("Run C(systemctl daemon-reload) when the drop-in changed.")
@@ -50,46 +98,132 @@ fn spec() -> ModuleSpec {
 fn main() {
     run(spec(), |m| {
         let p = &m.params;
-        let dropin_path = p.path("dropin").unwrap_or_default();
-        let before = read_if_present(&dropin_path)?;
-        let after = if p.bool("force_new_cluster") {
-            let unit_file = p.path("unit_file").unwrap_or_default();
-            let unit = fs::read_to_string(&unit_file)
-                .map_err(|e| Failure::new(format!("reading {}: {e}", unit_file.display())))?;
-            let line = dropin::force_new_exec_start(&unit)
-                .map_err(|e| Failure::new(format!("{}: {e}", unit_file.display())))?;
-            Some(dropin::text(&line))
-        } else {
-            None
-        };
-        let changed = before != after;
-        let path = dropin_path.display().to_string();
-        let msg = match (&after, changed) {
-            (Some(_), false) => format!("{path} already runs etcd with --force-new-cluster"),
-            (Some(_), true) => format!("{path}: etcd runs with --force-new-cluster"),
-            (None, false) => format!("{path} is absent"),
-            (None, true) => format!("{path} removed: etcd runs without --force-new-cluster"),
-        };
-        let mut resp = Response::new()
-            .changed(changed)
-            .msg(msg)
-            .set("path", &path)
-            .set("present", after.is_some())
-            .diff(Diff::new(
-                path.clone(),
-                before.clone().unwrap_or_default(),
-                after.clone().unwrap_or_default(),
-            ));
-        if !changed || m.check_mode() {
-            return Ok(resp);
+        let timeout = p.int("timeout").unwrap_or(60);
+        if !(1..=3600).contains(&timeout) {
+            return Err(Failure::new(format!(
+                "timeout must be 1..=3600 seconds, got {timeout}"
+            )));
         }
-        write(&dropin_path, after.as_deref())?;
-        if p.bool("daemon_reload") {
-            daemon_reload()?;
-            resp = resp.set("reloaded", true);
+        let port = p.int("listen_port").unwrap_or(2379);
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| Failure::new(format!("listen_port must be 1..=65535, got {port}")))?;
+        let mut resp = Response::new();
+        let mut changed = false;
+        let mut msgs = Vec::new();
+        if p.is_given("force_new_cluster") {
+            let (r, c, msg) = dropin_step(m, resp)?;
+            resp = r;
+            changed |= c;
+            msgs.push(msg);
         }
-        Ok(resp)
+        if !p.is_given("force_new_cluster") && !p.is_given("state") {
+            // Neither: only what systemd says of the unit, as a check whether etcd runs.
+            let name = p.string("name").unwrap_or_default();
+            let now = systemctl::show(&name)?;
+            if now.load == "not-found" {
+                return Err(Failure::new(format!(
+                    "{name}: systemd has no such unit (LoadState=not-found)"
+                )));
+            }
+            return Ok(resp
+                .msg(format!("{name} is {}", now.active))
+                .set("active_state_before", &now.active)
+                .set("runs", now.runs()));
+        }
+        if let Some(state) = p.string("state") {
+            let name = p.string("name").unwrap_or_default();
+            let before = systemctl::show(&name)?;
+            let steps =
+                service::plan(&state, &before).map_err(|e| Failure::new(format!("{name}: {e}")))?;
+            resp = resp
+                .set("active_state_before", &before.active)
+                .set("runs", before.runs());
+            if !steps.is_empty() {
+                changed = true;
+            }
+            let msg = if m.check_mode() {
+                match steps.is_empty() {
+                    true => format!("{name} is {}", before.active),
+                    false => format!("would {} {name} (now {})", verb(&state), before.active),
+                }
+            } else {
+                for step in &steps {
+                    systemctl::run(*step, &name)?;
+                }
+                let listen = p.string("listen_host").filter(|_| state != "stopped");
+                if let Some(host) = listen {
+                    systemctl::wait_listening(&name, &host, port, timeout.unsigned_abs())?;
+                }
+                match steps.is_empty() {
+                    true => format!("{name} is {}", before.active),
+                    false => format!("{} {name}", past(&state)),
+                }
+            };
+            msgs.push(msg);
+        }
+        Ok(resp.changed(changed).msg(msgs.join("; ")))
     })
+}
+
+fn verb(state: &str) -> &'static str {
+    match state {
+        "stopped" => "stop",
+        "restarted" => "restart",
+        _ => "start",
+    }
+}
+
+fn past(state: &str) -> &'static str {
+    match state {
+        "stopped" => "stopped",
+        "restarted" => "restarted",
+        _ => "started",
+    }
+}
+
+/// The drop-in written or removed (and systemd reloaded): the response so far, whether it
+/// changed, and what to say.
+fn dropin_step(m: &Module, resp: Response) -> Result<(Response, bool, String), Failure> {
+    let p = &m.params;
+    let dropin_path = p.path("dropin").unwrap_or_default();
+    let before = read_if_present(&dropin_path)?;
+    let after = if p.bool("force_new_cluster") {
+        let unit_file = p.path("unit_file").unwrap_or_default();
+        let unit = fs::read_to_string(&unit_file)
+            .map_err(|e| Failure::new(format!("reading {}: {e}", unit_file.display())))?;
+        let line = dropin::force_new_exec_start(&unit)
+            .map_err(|e| Failure::new(format!("{}: {e}", unit_file.display())))?;
+        Some(dropin::text(&line))
+    } else {
+        None
+    };
+    let changed = before != after;
+    let path = dropin_path.display().to_string();
+    let msg = match (&after, changed) {
+        (Some(_), false) => format!("{path} already runs etcd with --force-new-cluster"),
+        (Some(_), true) => format!("{path}: etcd runs with --force-new-cluster"),
+        (None, false) => format!("{path} is absent"),
+        (None, true) => format!("{path} removed: etcd runs without --force-new-cluster"),
+    };
+    let mut resp = resp
+        .set("path", &path)
+        .set("present", after.is_some())
+        .diff(Diff::new(
+            path.clone(),
+            before.clone().unwrap_or_default(),
+            after.clone().unwrap_or_default(),
+        ));
+    if !changed || m.check_mode() {
+        return Ok((resp, changed, msg));
+    }
+    write(&dropin_path, after.as_deref())?;
+    if p.bool("daemon_reload") {
+        systemctl::daemon_reload()?;
+        resp = resp.set("reloaded", true);
+    }
+    Ok((resp, changed, msg))
 }
 
 fn read_if_present(path: &Path) -> Result<Option<String>, Failure> {
@@ -121,21 +255,4 @@ fn write(path: &Path, text: Option<&str>) -> Result<(), Failure> {
             Err(e) => Err(Failure::new(format!("removing {}: {e}", path.display()))),
         },
     }
-}
-
-/// systemd reads a changed drop-in only after a reload; without one the next start would run
-/// the old command line.
-fn daemon_reload() -> Result<(), Failure> {
-    let out = Command::new("systemctl")
-        .arg("daemon-reload")
-        .output()
-        .map_err(|e| Failure::new(format!("running systemctl daemon-reload: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(Failure::new(format!(
-        "systemctl daemon-reload failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    )))
 }

@@ -109,15 +109,24 @@ fn a_unit_it_cannot_rewrite_is_refused_and_the_dropin_left_alone() {
         fs::read_to_string(&dropin).unwrap(),
         "# an operator's own\n"
     );
+}
 
-    let r = run(BIN, &json!({"unit_file": "/x"}));
-    assert_eq!(r.json["failed"], true, "{}", r.json);
-    assert!(
-        r.json["msg"]
-            .as_str()
-            .unwrap()
-            .contains("force_new_cluster"),
-        "{}",
-        r.json
-    );
+#[test]
+fn starting_and_stopping_take_checked_arguments() {
+    for (a, want) in [
+        (
+            json!({"state": "started", "timeout": 0}),
+            "timeout must be 1..=3600 seconds, got 0",
+        ),
+        (
+            json!({"state": "started", "listen_port": 70000}),
+            "listen_port must be 1..=65535, got 70000",
+        ),
+        (json!({"state": "running"}), "state"),
+    ] {
+        let r = run(BIN, &a);
+        assert_eq!(r.json["failed"], true, "{a}: {}", r.json);
+        let msg = r.json["msg"].as_str().unwrap();
+        assert!(msg.contains(want), "{a}: {msg}");
+    }
 }
