@@ -116,6 +116,20 @@ fn verdicts_follow_the_cluster_through_member_loss() {
         "{dead}"
     );
 
+    // Waiting for a member that stays down ends in a failure naming what was seen.
+    let mut ask = args.clone();
+    ask["endpoints"] = json!([lab.host("etcd3").unwrap().client_url()]);
+    ask["wait"] = json!(1);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert_fails_with(
+        &v,
+        &run,
+        "no endpoint became healthy within 1 s: QUORUM UNKNOWN",
+    );
+    ask["wait"] = json!(-1);
+    let (v, run) = health(&lab, &ask, &[]);
+    assert_fails_with(&v, &run, "wait must be 0..=3600 seconds, got -1");
+
     // Which member runs on which host, the dead one's too (the member list still has it): by
     // peer URL over a wrong name, by the short name of an FQDN no other host shares, none for a
     // host with no member; a member two hosts would claim goes to neither.

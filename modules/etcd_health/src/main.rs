@@ -9,6 +9,11 @@ use etcd_api::{after_stopping, block_on, connection_options, v2, ClusterView, Co
 mod hosts;
 mod table;
 
+use std::time::{Duration, Instant};
+
+/// How often `wait` asks again.
+const POLL: Duration = Duration::from_millis(250);
+
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
         "etcd_health",
@@ -37,6 +42,17 @@ fn spec() -> ModuleSpec {
             .help("members (names or client URLs) about to stop: would the rest keep quorum?"),
     )
     .option(
+        Opt::int("wait")
+            .default(0)
+            .doc(
+                "Seconds to keep asking until some endpoint is healthy (0 to 3600; 0 asks \
+                once), every quarter second, inside this one task: a member just started \
+                is waited for without a round trip to the host per try. The task fails when \
+                none became healthy in time, with the last answers.",
+            )
+            .help("seconds to keep asking until some endpoint is healthy (0: ask once)"),
+    )
+    .option(
         Opt::list("hosts", Kind::Dict)
             .doc(
                 "What the play knows of each inventory host, to be told which member runs \
@@ -63,7 +79,26 @@ fn main() {
             Some(serde_json::Value::Array(items)) => hosts::parse(items).map_err(Failure::new)?,
             _ => Vec::new(),
         };
+        let wait = m.params.int("wait").unwrap_or(0);
+        if !(0..=3600).contains(&wait) {
+            return Err(Failure::new(format!(
+                "wait must be 0..=3600 seconds, got {wait}"
+            )));
+        }
+        let deadline = Instant::now() + Duration::from_secs(wait.unsigned_abs());
         let mut view = block_on(ClusterView::gather(&conn))?;
+        while wait > 0 && !view.endpoints.iter().any(|e| e.healthy) {
+            if Instant::now() >= deadline {
+                return Err(Failure::new(format!(
+                    "no endpoint became healthy within {wait} s: {}",
+                    summary(&view)
+                ))
+                .merge(&view)
+                .with("table", table::table(&view)));
+            }
+            std::thread::sleep(POLL);
+            view = block_on(ClusterView::gather(&conn))?;
+        }
         let v2 = v2_store(&conn, &mut view);
         let stopping = m.params.strings("stopping");
         let after = if stopping.is_empty() {
