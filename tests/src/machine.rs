@@ -296,11 +296,16 @@ impl Machine {
             .trim()
             .parse()
             .ok()?;
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        // Unreadable reads as empty: the exec moment below can fail the read too.
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let root = self.root();
         let ours = cmdline
             .split(|b| *b == 0)
-            .any(|arg| arg == root.as_os_str().as_encoded_bytes());
+            .any(|arg| arg == root.as_os_str().as_encoded_bytes())
+            // While the launcher's shell execs nspawn, /proc shows no command line for a moment;
+            // a child of this very process is still the one it launched. (Taking that moment for
+            // "nspawn exited" booted a second nspawn on the same root: "currently busy".)
+            || (cmdline.is_empty() && parent_of(pid) == Some(std::process::id()));
         (ours && !crate::process::is_gone(pid)).then_some(pid)
     }
 
@@ -573,6 +578,13 @@ fn cgroup_dirs(machine: &str) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
+/// The parent pid, from /proc/<pid>/stat (field 4, after the parenthesised command name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn collect_cgroup_pids(dir: &Path, pids: &mut Vec<u32>) {
     if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
         pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
@@ -744,6 +756,22 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_child_of_this_process_names_this_process_as_its_parent() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert_eq!(parent_of(child.id()), Some(std::process::id()));
+        assert_eq!(
+            parent_of(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(parent_of(u32::MAX), None);
+    }
+
     #[test]
     fn proc_locks_lines_name_the_holder_and_the_file() {
         let line = "3: FLOCK  ADVISORY  WRITE 4242 00:19:10035234 0 EOF";
