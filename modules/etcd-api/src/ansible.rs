@@ -18,17 +18,21 @@ pub fn connection_options() -> Vec<Opt> {
             .help("client URLs (https://host:2379); dead ones are tolerated")
             .doc("Client URLs, C(https://host:2379). Dead ones are tolerated."),
         Opt::path("ca_cert")
-            .help("CA bundle that signed the members' server certificates")
-            .doc("CA bundle that signed the members' server certificates."),
+            .help("CA bundle that signed the members' server certificates (default: $ETCDCTL_CACERT)")
+            .doc(
+                "CA bundle that signed the members' server certificates. Unset, the \
+                C(ETCDCTL_CACERT) environment variable, as etcdctl reads it (the playbooks \
+                set it once per play from C(etcd_client_ca_cert)).",
+            ),
         Opt::path("client_cert")
-            .help("client certificate for mutual TLS")
+            .help("client certificate for mutual TLS (default: $ETCDCTL_CERT)")
             .doc(
                 "Client certificate for mutual TLS. Checked for expiry before \
-                use.",
+                use. Unset, C(ETCDCTL_CERT) from the environment.",
             ),
         Opt::path("client_key")
-            .help("key of client_cert (never returned)")
-            .doc("Key of I(client_cert). Never returned."),
+            .help("key of client_cert, never returned (default: $ETCDCTL_KEY)")
+            .doc("Key of I(client_cert). Never returned. Unset, C(ETCDCTL_KEY) from the environment."),
         Opt::int("timeout")
             .default(5)
             .help("seconds allowed for each endpoint's answer")
@@ -53,13 +57,16 @@ impl ConnOpts {
                 "timeout must be a positive number of seconds, not {timeout}"
             )));
         }
-        if let Some(ca) = p.path("ca_cert") {
-            trust_only(&ca);
+        let ca_cert = p.path("ca_cert").or_else(|| from_env(ENV_CA));
+        let client_cert = p.path("client_cert").or_else(|| from_env(ENV_CERT));
+        let client_key = p.path("client_key").or_else(|| from_env(ENV_KEY));
+        if let Some(ca) = &ca_cert {
+            trust_only(ca);
         }
         let tls = TlsMaterial::load(
-            p.path("ca_cert").as_deref(),
-            p.path("client_cert").as_deref(),
-            p.path("client_key").as_deref(),
+            ca_cert.as_deref(),
+            client_cert.as_deref(),
+            client_key.as_deref(),
         )?;
         Ok(ConnOpts {
             endpoints,
@@ -67,6 +74,18 @@ impl ConnOpts {
             timeout: Duration::from_secs(timeout as u64),
         })
     }
+}
+
+/// etcdctl's variables for the same three files: one `environment:` per play gives every etcd
+/// module of the play its client pair, and an etcdctl run beside them the same one.
+pub const ENV_CA: &str = "ETCDCTL_CACERT";
+pub const ENV_CERT: &str = "ETCDCTL_CERT";
+pub const ENV_KEY: &str = "ETCDCTL_KEY";
+
+fn from_env(var: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 /// OpenSSL loads its default trust store for every connector it builds (the whole system

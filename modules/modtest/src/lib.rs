@@ -67,11 +67,18 @@ impl Run {
 
 /// Run `bin ARGS_FILE`, as Ansible does; stdout must be exactly one JSON object.
 pub fn run(bin: &str, args: &Value) -> Run {
+    run_with_env(bin, args, &[])
+}
+
+/// [`run`] with these variables added to the module's environment, as a task's
+/// `environment:` adds them.
+pub fn run_with_env(bin: &str, args: &Value, env: &[(&str, &str)]) -> Run {
     let dir = TempDir::new("args");
     let file = dir.join("args");
     fs::write(&file, args.to_string()).unwrap();
     let out = Command::new(bin)
         .arg(&file)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("running {bin}: {e}"));
     let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
