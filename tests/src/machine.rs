@@ -305,7 +305,7 @@ impl Machine {
             // While the launcher's shell execs nspawn, /proc shows no command line for a moment;
             // a child of this very process is still the one it launched. (Taking that moment for
             // "nspawn exited" booted a second nspawn on the same root: "currently busy".)
-            || (cmdline.is_empty() && parent_of(pid) == Some(std::process::id()));
+            || (cmdline.is_empty() && crate::process::parent_of(pid) == Some(std::process::id()));
         (ours && !crate::process::is_gone(pid)).then_some(pid)
     }
 
@@ -578,13 +578,6 @@ fn cgroup_dirs(machine: &str) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// The parent pid, from /proc/<pid>/stat (field 4, after the parenthesised command name).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn collect_cgroup_pids(dir: &Path, pids: &mut Vec<u32>) {
     if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
         pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
@@ -758,6 +751,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 mod tests {
     #[test]
     fn a_child_of_this_process_names_this_process_as_its_parent() {
+        use crate::process::parent_of;
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()

@@ -188,16 +188,23 @@ fn is_ours_and_alive(pid: u32, host: &Host) -> bool {
         .any(|var| contains(var, marker.as_bytes()))
 }
 
+/// The fields of /proc/<pid>/stat after the parenthesised command name (which may itself
+/// contain spaces): state first, then the parent pid.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
 /// No such process, or only a zombie waiting to be reaped (its sockets are closed already).
 pub fn is_gone(pid: u32) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return true;
-    };
-    // Field 3, after the parenthesised command name (which may itself contain spaces).
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    matches!(state, Some("Z") | Some("X") | None)
+    let state = stat_fields(pid).and_then(|f| f.into_iter().next());
+    matches!(state.as_deref(), Some("Z") | Some("X") | None)
+}
+
+/// The parent pid, while the process exists.
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
