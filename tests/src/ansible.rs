@@ -72,11 +72,37 @@ impl Run {
             .sum()
     }
 
+    /// The failures first, each under its task's header, then everything: a long run's output
+    /// is cut in the middle by CI's report, which would drop the one task that failed.
     pub fn describe(&self) -> String {
         format!(
-            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
+            "exit {}\n--- failures ---\n{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code,
+            failures(&self.stdout),
+            self.stdout,
+            self.stderr
         )
+    }
+}
+
+/// Each failed or unreachable result of a playbook's output, after the header of its task.
+fn failures(stdout: &str) -> String {
+    let mut task = "";
+    let mut out = Vec::new();
+    for line in stdout.lines() {
+        if line.starts_with("TASK [") {
+            task = line.trim_end_matches(['*', ' ']);
+        } else if ["fatal: ", "failed: ", "UNREACHABLE", "ERROR!", "[ERROR]"]
+            .iter()
+            .any(|m| line.starts_with(m))
+        {
+            out.push(format!("{task}\n{line}"));
+        }
+    }
+    if out.is_empty() {
+        "(none in stdout)".to_string()
+    } else {
+        out.join("\n")
     }
 }
 
@@ -300,4 +326,19 @@ pub fn direct(module: &str, args: &serde_json::Value, extra: &[&str]) -> (serde_
         )
     });
     (v, out.status.code().unwrap_or(-1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failures_are_listed_under_their_task() {
+        let out =
+            "TASK [a] ***\nok: [h1]\nTASK [b] ***\nfatal: [h2]: FAILED! => {\"msg\": \"x\"}\n\
+                   PLAY RECAP ***\nh2 : ok=1 failed=1\n";
+        assert_eq!(
+            super::failures(out),
+            "TASK [b]\nfatal: [h2]: FAILED! => {\"msg\": \"x\"}"
+        );
+        assert_eq!(super::failures("TASK [a]\nok: [h]\n"), "(none in stdout)");
+    }
 }

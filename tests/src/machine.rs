@@ -410,17 +410,10 @@ impl Machine {
                 meta.ino()
             )));
         }
-        let ids: Vec<(u64, u64)> = locks
+        let files: Vec<&Path> = locks.iter().map(PathBuf::as_path).collect();
+        let mut pids: Vec<u32> = etcd_datadir::locks::held_on(&files)
             .iter()
-            .filter_map(|l| fs::metadata(l).ok())
-            .map(|m| (m.dev(), m.ino()))
-            .collect();
-        let table = fs::read_to_string("/proc/locks").unwrap_or_default();
-        let mut pids: Vec<u32> = table
-            .lines()
-            .filter_map(parse_proc_lock)
-            .filter(|(_, dev, ino)| ids.contains(&(*dev, *ino)))
-            .map(|(pid, _, _)| pid)
+            .map(|h| h.pid)
             .collect();
         pids.sort_unstable();
         pids.dedup();
@@ -611,24 +604,6 @@ pub fn describe_pids(pids: &[u32]) -> String {
         .join(", ")
 }
 
-/// One line of /proc/locks as (pid, device, inode): `1: FLOCK ADVISORY WRITE 1234 00:19:5678 0
-/// EOF`, the device as hex major:minor, encoded as the kernel's `st_dev` (new_encode_dev).
-fn parse_proc_lock(line: &str) -> Option<(u32, u64, u64)> {
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    // `1: -> FLOCK ...` is a process waiting for the lock, not holding it.
-    if fields.get(1) == Some(&"->") {
-        return None;
-    }
-    let mut fields = fields.into_iter().skip(4);
-    let pid = fields.next()?.parse().ok()?;
-    let mut id = fields.next()?.split(':');
-    let major = u64::from_str_radix(id.next()?, 16).ok()?;
-    let minor = u64::from_str_radix(id.next()?, 16).ok()?;
-    let ino = id.next()?.parse().ok()?;
-    let dev = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
-    Some((pid, dev, ino))
-}
-
 /// Removes a cgroup and the ones systemd made inside it, deepest first (a cgroup is removed
 /// with rmdir, and only once it is empty).
 fn remove_cgroup(dir: &Path) -> Result<()> {
@@ -764,22 +739,6 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(parent_of(u32::MAX), None);
-    }
-
-    #[test]
-    fn proc_locks_lines_name_the_holder_and_the_file() {
-        let line = "3: FLOCK  ADVISORY  WRITE 4242 00:19:10035234 0 EOF";
-        assert_eq!(parse_proc_lock(line), Some((4242, 0x19, 10035234)));
-        let big = "7: FLOCK  ADVISORY  WRITE 9 103:1a2:77 0 EOF";
-        assert_eq!(
-            parse_proc_lock(big),
-            Some((9, 0xa2 | (0x103 << 8) | (0x100 << 12), 77))
-        );
-        assert_eq!(
-            parse_proc_lock("3: -> FLOCK  ADVISORY  WRITE 4243 00:19:10035234 0 EOF"),
-            None
-        );
-        assert_eq!(parse_proc_lock("garbage"), None);
     }
 
     use super::*;

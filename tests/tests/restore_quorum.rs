@@ -882,3 +882,66 @@ fn a_torn_wal_tail_is_read_as_etcd_reads_it_and_every_key_kept() {
         ],
     );
 }
+
+/// Dedicated disks, as etcd's hardware guide advises: etcd1's data dir is a mount point (a
+/// tmpfs inside its machine), etcd2 keeps its WAL apart (ETCD_WAL_DIR). Both are re-added after
+/// quorum is lost: the mount point cannot be renamed, so its data is set aside on the same disk
+/// and it stays mounted; etcd2's old WAL is set aside with its data dir, so its new member does
+/// not start from the lost cluster's log. Every key is read back.
+#[test]
+fn a_mounted_data_dir_and_a_separate_wal_dir_are_set_aside_in_place() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    let sh = |host: &str, script: &str| {
+        lab.machine(host)
+            .unwrap()
+            .exec_ok(&["sh", "-ec", script])
+            .unwrap_or_else(|e| panic!("{host}: {script}: {e:#}"))
+    };
+    lab.give_data_dir_its_own_disk("etcd1").unwrap();
+    lab.stop("etcd2").unwrap();
+    sh(
+        "etcd2",
+        "install -d -o etcd -g etcd -m 0700 /var/lib/etcd-wal
+         mv /var/lib/etcd/member/wal /var/lib/etcd-wal/wal
+         sed -i 's|^#*ETCD_WAL_DIR=.*|ETCD_WAL_DIR=/var/lib/etcd-wal/wal|' /etc/etcd/etcd.conf
+         grep -q '^ETCD_WAL_DIR=/var/lib/etcd-wal/wal$' /etc/etcd/etcd.conf",
+    );
+    lab.start("etcd2").unwrap();
+    lab.wait_healthy(
+        &["etcd1", "etcd2", "etcd3"],
+        std::time::Duration::from_secs(30),
+    )
+    .expect("the moved disks serve");
+    lose_quorum(&lab);
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("Survivor: etcd3"), "{}", run.stdout);
+    for name in ["etcd1", "etcd2", "etcd3"] {
+        assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
+    }
+    assert_eq!(lab.count_keys("/restore/").unwrap(), (KEYS / 2) as u64);
+    assert_eq!(lab.count_keys("/late/").unwrap(), (KEYS / 2) as u64);
+    assert_eq!(lab.member_list().unwrap().len(), 3);
+
+    // etcd1: still mounted, the old member kept on the disk beside the new one.
+    let etcd1 = sh(
+        "etcd1",
+        "findmnt -n -o FSTYPE /var/lib/etcd; ls /var/lib/etcd/etcd-ops-aside.before-restore-*/member/wal | grep -c '[.]wal$'; ls /var/lib/etcd/member",
+    );
+    let lines: Vec<&str> = etcd1.lines().collect();
+    assert_eq!(lines[0], "tmpfs", "{etcd1}");
+    assert!(lines[1].parse::<u32>().unwrap() >= 1, "{etcd1}");
+    assert!(etcd1.contains("snap") && etcd1.contains("wal"), "{etcd1}");
+    assert!(asides(&lab.host("etcd1").unwrap().data_dir()).is_empty());
+    // etcd2: the old WAL beside its dir, a new log in it, the old data dir kept too.
+    let etcd2 = sh(
+        "etcd2",
+        "ls /var/lib/etcd-wal/wal.before-restore-*/ | grep -c '[.]wal$'; ls /var/lib/etcd-wal/wal | grep -c '[.]wal$'; \
+         ls -d /var/lib/etcd.before-restore-*/member; test ! -e /var/lib/etcd/member/wal && echo no-wal-inside",
+    );
+    let lines: Vec<&str> = etcd2.lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() >= 1, "{etcd2}");
+    assert!(lines[1].parse::<u32>().unwrap() >= 1, "{etcd2}");
+    assert!(etcd2.contains("no-wal-inside"), "{etcd2}");
+}

@@ -155,6 +155,54 @@ fn backup_then_wipe_then_restore_gives_every_key_back() {
 /// restore-snapshot.yml cut (its controller session lost) right after `task` reported on some
 /// host, then run again: the re-run finishes, every member healthy with exactly the snapshot's
 /// keys, and every API server started again (stopped once, started once).
+/// A member whose data dir is a dedicated disk (a mount point, which cannot be renamed): the
+/// restore lands on that disk, its old data set aside there, and the disk stays mounted.
+#[test]
+fn a_mounted_data_dir_is_restored_in_place() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lab.give_data_dir_its_own_disk("etcd2").unwrap();
+    lab.wait_healthy(
+        &["etcd1", "etcd2", "etcd3"],
+        std::time::Duration::from_secs(30),
+    )
+    .expect("the moved disk serves");
+    lab.put_keys("/snap/", 100).unwrap();
+    let snap = lab.dir().join("snapshot.db");
+    save_snapshot(&lab, &snap);
+    lab.put_keys("/after/", 10).unwrap();
+    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+    let run = ansible::playbook(
+        &lab.inventory_path(),
+        "playbooks/restore-snapshot.yml",
+        &["-e", &file_arg],
+    );
+    assert!(run.ok(), "{}", run.describe());
+    for name in ["etcd1", "etcd2", "etcd3"] {
+        assert!(lab.is_healthy(name).unwrap(), "{name} not healthy");
+    }
+    assert_eq!(lab.count_keys("/snap/").unwrap(), 100);
+    assert_eq!(lab.count_keys("/after/").unwrap(), 0);
+    let disk = lab
+        .machine("etcd2")
+        .unwrap()
+        .exec_ok(&[
+            "sh",
+            "-ec",
+            "findmnt -n -o FSTYPE /var/lib/etcd; ls -d /var/lib/etcd/etcd-ops-aside.*.bak/member/wal; \
+             ls /var/lib/etcd/member; ls -a /var/lib/etcd",
+        ])
+        .unwrap();
+    assert!(disk.starts_with("tmpfs\n"), "{disk}");
+    assert!(
+        disk.contains("/member/wal\n") && disk.contains("snap"),
+        "{disk}"
+    );
+    assert!(
+        !disk.contains("restoring"),
+        "a staging dir was left: {disk}"
+    );
+}
+
 fn cut_then_rerun(task: &str) {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();

@@ -10,10 +10,12 @@
 //!
 //! Nothing here panics on a damaged file: damage is a typed error naming file and offset.
 
+pub mod aside;
 pub mod commit;
 mod dir;
 pub mod encode;
 mod error;
+pub mod locks;
 pub mod rank;
 #[cfg(test)]
 mod rank_tests;

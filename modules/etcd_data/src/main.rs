@@ -12,10 +12,17 @@
 //! - `commit_synced`: the one write, on the survivor with etcd stopped, before
 //!   force-new-cluster: the entries its backend applied recorded as committed in its WAL (see
 //!   etcd_datadir::commit), so the re-formed cluster keeps every acknowledged write.
+//! - `emptied`: a member's data set aside (kept) and an empty data dir made, so etcd starts
+//!   it as a new member; a mount point keeps its place (etcd_datadir::aside).
 
 use ansible_module::{run, Failure, Module, ModuleSpec, Opt, Response};
+use etcd_datadir::aside::{self, Plan};
 use etcd_datadir::rank::{self, Options};
 use etcd_datadir::DataDirError;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+mod owner;
 
 fn spec() -> ModuleSpec {
     ModuleSpec::new(
@@ -41,31 +48,72 @@ fn spec() -> ModuleSpec {
                 (the file copied to C(<file>.broken), then truncated where the \
                 torn frame begins; C(repaired) says where), so the record lands \
                 at a clean end; a damaged log is refused with nothing written. \
-                Check mode says what it would write.",
+                Check mode says what it would write.\nC(emptied): a member \
+                that must start empty (re-added to a re-formed cluster, a new \
+                member on a reused host, a removed one): what I(data_dir) and \
+                I(wal_dir) hold is set aside, kept, never deleted, and I(data_dir) \
+                is left empty, mode 0700, owned by I(owner) (the WAL dir is left \
+                for etcd to make: it renames C(<wal_dir>.tmp) into place, so \
+                its parent must be etcd's to write). A data dir is renamed \
+                to C(<data_dir>.<label>) (C(.1), C(.2) ... after it when that \
+                exists); one that is a mount point (a dedicated disk, which \
+                cannot be renamed and has another filesystem beside it) keeps \
+                its place and its entries move into C(<data_dir>/etcd-ops-aside.<label>) \
+                on the same disk. C(lost+found) and earlier asides are not data: \
+                a data dir holding only those is left as it is (C(changed=false) \
+                when its mode and owner are right too), so a re-run moves nothing \
+                twice. A I(wal_dir) that is a mount point is refused (etcd removes \
+                the WAL dir with all it holds to make a new one there). Refused, \
+                with nothing moved, while a process holds a lock \
+                on a WAL file there (an etcd still runs on it). C(moved_aside) \
+                lists what moved where.",
             )
             .default("inspected")
-            .choices(["inspected", "ranked", "commit_synced"])
+            .choices(["inspected", "ranked", "commit_synced", "emptied"])
             .help(
                 "inspected: read data_dir; ranked: choose a survivor among \
                 candidates; commit_synced: record in data_dir's WAL the entries \
-                its backend applied as committed",
+                its backend applied as committed; emptied: set data_dir's data \
+                aside and leave it empty",
             ),
     )
     .option(
         Opt::path("data_dir")
             .doc(
-                "C(inspected), C(commit_synced): the member's data dir \
-                (ETCD_DATA_DIR, usually C(/var/lib/etcd)). Required for both.",
+                "C(inspected), C(commit_synced), C(emptied): the member's data dir \
+                (ETCD_DATA_DIR, usually C(/var/lib/etcd)). Required for these.",
             )
-            .help("inspected: the member's data dir (usually /var/lib/etcd)"),
+            .help("the member's data dir (usually /var/lib/etcd)"),
     )
     .option(
         Opt::path("wal_dir")
             .doc(
-                "C(inspected): the WAL directory (ETCD_WAL_DIR) when it is not \
-                C(<data_dir>/member/wal).",
+                "C(inspected), C(emptied): the WAL directory (ETCD_WAL_DIR) when \
+                it is not C(<data_dir>/member/wal).",
             )
-            .help("inspected: the WAL dir if not <data_dir>/member/wal"),
+            .help("the WAL dir if not <data_dir>/member/wal"),
+    )
+    .option(
+        Opt::str("label")
+            .doc(
+                "C(emptied): names the place the data goes, C(before-restore-<stamp>) \
+                say. Required for C(emptied).",
+            )
+            .help("emptied: the aside's name (<data_dir>.<label>)"),
+    )
+    .option(
+        Opt::str("owner")
+            .doc(
+                "C(emptied): the user (name or uid) the empty data dir and WAL dir \
+                belong to; default, the owner the data dir had (root when it \
+                did not exist).",
+            )
+            .help("emptied: the empty data dir's owner (default: the old one's)"),
+    )
+    .option(
+        Opt::str("group")
+            .doc("C(emptied): the group (name or gid); default, I(owner)'s name as a group.")
+            .help("emptied: the empty data dir's group (default: owner's)"),
     )
     .option(
         Opt::raw("candidates")
@@ -119,6 +167,7 @@ fn spec() -> ModuleSpec {
     .required_if("state", "inspected", &["data_dir"], false)
     .required_if("state", "commit_synced", &["data_dir"], false)
     .required_if("state", "ranked", &["candidates"], false)
+    .required_if("state", "emptied", &["data_dir", "label"], false)
 }
 
 fn main() {
@@ -126,6 +175,7 @@ fn main() {
         match m.params.str("state").unwrap_or("inspected") {
             "ranked" => ranked(m),
             "commit_synced" => commit_synced(m),
+            "emptied" => emptied(m),
             _ => inspected(m),
         }
     })
@@ -253,4 +303,130 @@ fn ranked(m: &Module) -> Result<Response, Failure> {
         resp.warn(w.clone());
     }
     Ok(resp)
+}
+
+/// etcd must be stopped: a lock held on a WAL file there refuses the task before anything moves.
+fn emptied(m: &Module) -> Result<Response, Failure> {
+    let p = &m.params;
+    let data_dir = p.path("data_dir").unwrap_or_default();
+    let label = p.str("label").unwrap_or_default();
+    if label.is_empty() || label.contains('/') {
+        return Err(Failure::new(format!(
+            "label {label:?} must be a non-empty name without '/'"
+        )));
+    }
+    // A WAL dir inside the data dir moves with it.
+    let wal_dir = p
+        .path("wal_dir")
+        .filter(|w| !w.as_os_str().is_empty() && !w.starts_with(&data_dir));
+    let dirs: Vec<&Path> = std::iter::once(data_dir.as_path())
+        .chain(wal_dir.as_deref())
+        .collect();
+    let fail = |e: aside::AsideError| Failure::new(e.to_string()).with("data_dir", &data_dir);
+    aside::refuse_if_open(&dirs).map_err(fail)?;
+    let owner = match p.str("owner").filter(|o| !o.is_empty()) {
+        Some(user) => Some(
+            owner::resolve(user, p.str("group").filter(|g| !g.is_empty())).map_err(Failure::new)?,
+        ),
+        None => std::fs::metadata(&data_dir)
+            .ok()
+            .map(|md| (md.uid(), md.gid())),
+    };
+    if let Some(w) = wal_dir.as_deref().filter(|w| aside::is_mount_point(w)) {
+        // etcd makes a new WAL by removing the WAL dir with everything in it, then renaming
+        // `<wal_dir>.tmp` into place: on a mount point that deletes what is kept there, then fails.
+        return Err(Failure::new(format!(
+            "wal_dir {} is a mount point: etcd cannot start a new member's WAL there (it removes \
+             the directory, with anything set aside in it, and renames {}.tmp into its place); \
+             point ETCD_WAL_DIR at a directory on that disk instead. Nothing was moved",
+            w.display(),
+            w.display()
+        ))
+        .with("data_dir", &data_dir));
+    }
+    let mut plans = Vec::new();
+    for d in &dirs {
+        plans.push((
+            d.to_path_buf(),
+            aside::plan(d, label, aside::is_mount_point(d)).map_err(fail)?,
+        ));
+    }
+    let moving: Vec<&(PathBuf, Plan)> = plans
+        .iter()
+        .filter(|(_, pl)| *pl != Plan::Nothing)
+        .collect();
+    let settled = |d: &Path| {
+        std::fs::metadata(d).is_ok_and(|md| {
+            md.is_dir()
+                && md.mode() & 0o7777 == 0o700
+                && owner.is_none_or(|(u, g)| (md.uid(), md.gid()) == (u, g))
+        })
+    };
+    let changed = !moving.is_empty() || !settled(&data_dir);
+    if m.check_mode() {
+        let would: Vec<aside::Moved> = moving.iter().map(|(d, pl)| would_move(d, pl)).collect();
+        let msg = if would.is_empty() {
+            format!("{} holds no etcd data", data_dir.display())
+        } else {
+            format!("would set aside {}", describe(&would))
+        };
+        return Ok(Response::new()
+            .changed(changed)
+            .msg(msg)
+            .set("moved_aside", &would));
+    }
+    let mut moved = Vec::new();
+    for (d, pl) in plans {
+        if let Some(mv) = aside::apply(&d, label, pl).map_err(fail)? {
+            moved.push(mv);
+        }
+    }
+    // Not the WAL dir: etcd makes a new one by renaming `<wal_dir>.tmp` into place, which needs
+    // its parent writable by etcd and no directory there to replace.
+    aside::make_empty(&data_dir, owner).map_err(fail)?;
+    let msg = if moved.is_empty() {
+        format!("{} holds no etcd data; left empty", data_dir.display())
+    } else {
+        format!(
+            "set aside {}; {} is empty",
+            describe(&moved),
+            data_dir.display()
+        )
+    };
+    Ok(Response::new()
+        .changed(changed)
+        .msg(msg)
+        .set("moved_aside", &moved))
+}
+
+fn would_move(d: &Path, pl: &Plan) -> aside::Moved {
+    let (to, entries) = match pl {
+        Plan::Whole { to } => (to.clone(), Vec::new()),
+        Plan::Inside { to, entries } => (to.clone(), entries.clone()),
+        Plan::Nothing => (PathBuf::new(), Vec::new()),
+    };
+    aside::Moved {
+        from: d.to_path_buf(),
+        to,
+        entries,
+    }
+}
+
+fn describe(moved: &[aside::Moved]) -> String {
+    moved
+        .iter()
+        .map(|mv| {
+            if mv.entries.is_empty() {
+                format!("{} as {}", mv.from.display(), mv.to.display())
+            } else {
+                format!(
+                    "{}'s {} in {} (a mount point, kept in place)",
+                    mv.from.display(),
+                    mv.entries.join(", "),
+                    mv.to.display()
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -194,3 +194,168 @@ fn ranked_picks_the_most_committed_and_honours_an_override() {
     let f = run(BIN, &json!({"state": "ranked"}));
     assert!(f.err().contains("candidates"));
 }
+
+fn empty(dir: &Path, wal: Option<&Path>, check: bool) -> modtest::Run {
+    let mut a = json!({"state": "emptied", "data_dir": dir, "label": "before-restore-T1",
+                       "_ansible_check_mode": check});
+    if let Some(w) = wal {
+        a["wal_dir"] = json!(w);
+    }
+    run(BIN, &a)
+}
+
+#[test]
+fn emptied_sets_the_data_and_a_separate_wal_aside_once_and_check_mode_moves_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new("etcd-data-emptied");
+    let dir = data_dir(&tmp, "etcd", 0x8e9e05c52164694d, 7, false);
+    let wal = tmp.join("etcd-wal");
+    fs::create_dir_all(&wal).unwrap();
+    fs::write(
+        wal.join("0000000000000000-0000000000000000.wal"),
+        b"wal bytes",
+    )
+    .unwrap();
+    let db = fs::read(dir.join("member/snap/db")).unwrap();
+
+    let r = empty(&dir, Some(&wal), true).ok();
+    assert!(
+        r.changed() && r.msg().starts_with("would set aside"),
+        "{}",
+        r.json
+    );
+    assert_eq!(
+        r.json["moved_aside"][0]["to"],
+        json!(tmp.join("etcd.before-restore-T1"))
+    );
+    assert!(dir.join("member/snap/db").exists() && !tmp.join("etcd.before-restore-T1").exists());
+
+    let r = empty(&dir, Some(&wal), false).ok();
+    assert!(r.changed(), "{}", r.json);
+    assert_eq!(
+        fs::read(tmp.join("etcd.before-restore-T1/member/snap/db")).unwrap(),
+        db
+    );
+    assert_eq!(
+        fs::read(tmp.join("etcd-wal.before-restore-T1/0000000000000000-0000000000000000.wal"))
+            .unwrap(),
+        b"wal bytes"
+    );
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+        0o700
+    );
+    assert!(!wal.exists(), "etcd makes the WAL dir itself");
+    // A re-run after a cut: nothing left to move, nothing changed, the aside untouched.
+    let r = empty(&dir, Some(&wal), false).ok();
+    assert!(!r.changed(), "{}", r.json);
+    assert_eq!(
+        fs::read(tmp.join("etcd.before-restore-T1/member/snap/db")).unwrap(),
+        db
+    );
+    // A data dir a cut left missing is made.
+    fs::remove_dir(&dir).unwrap();
+    assert!(empty(&dir, None, false).ok().changed());
+    assert!(dir.is_dir());
+}
+
+#[test]
+fn emptied_refuses_an_open_wal_a_bad_label_and_an_unknown_owner_moving_nothing() {
+    extern "C" {
+        fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    use std::os::fd::AsRawFd;
+    let tmp = TempDir::new("etcd-data-emptied-refused");
+    let dir = data_dir(&tmp, "etcd", 0x8e9e05c52164694d, 7, false);
+    let wal = dir.join("member/wal/0000000000000000-0000000000000000.wal");
+    let f = fs::File::open(&wal).unwrap();
+    // SAFETY: a valid open fd; LOCK_EX | LOCK_NB, as etcd's fallback lock.
+    assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+    let e = empty(&dir, None, false).err();
+    assert!(
+        e.contains("an etcd still runs on") && e.contains("stop it first"),
+        "{e}"
+    );
+    assert!(wal.exists());
+    drop(f);
+
+    let e = run(
+        BIN,
+        &json!({"state": "emptied", "data_dir": dir, "label": "a/b"}),
+    )
+    .err();
+    assert!(e.contains("label"), "{e}");
+    let e = run(BIN, &json!({"state": "emptied", "data_dir": dir})).err();
+    assert!(e.contains("label"), "{e}");
+    let e = run(
+        BIN,
+        &json!({"state": "emptied", "data_dir": dir, "label": "x", "owner": "no-such-user-here"}),
+    )
+    .err();
+    assert!(e.contains("no such user"), "{e}");
+    assert!(wal.exists() && !tmp.join("etcd.x").exists());
+}
+
+/// A dedicated disk at the data dir (here a tmpfs, which needs root): the mount point cannot be
+/// renamed, so its entries move into a directory on the same filesystem and it stays mounted.
+#[test]
+fn emptied_keeps_a_mount_point_in_place() {
+    if !modtest::running_as_root() {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let tmp = TempDir::new("etcd-data-emptied-mount");
+    let dir = tmp.join("etcd");
+    fs::create_dir_all(&dir).unwrap();
+    let mount = |args: &[&str]| {
+        let s = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .status()
+            .unwrap();
+        assert!(s.success(), "{args:?}");
+    };
+    mount(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=16m",
+        "etcd-data-test",
+        dir.to_str().unwrap(),
+    ]);
+    struct Umount(PathBuf);
+    impl Drop for Umount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Umount(dir.clone());
+    fs::create_dir_all(dir.join("member/wal")).unwrap();
+    fs::create_dir_all(dir.join("lost+found")).unwrap();
+    fs::write(dir.join("member/wal/0.wal"), b"on the disk").unwrap();
+
+    let r = empty(&dir, None, false).ok();
+    assert!(
+        r.msg().contains("a mount point, kept in place"),
+        "{}",
+        r.json
+    );
+    let inside = dir.join("etcd-ops-aside.before-restore-T1");
+    assert_eq!(
+        fs::read(inside.join("member/wal/0.wal")).unwrap(),
+        b"on the disk"
+    );
+    assert!(!dir.join("member").exists() && dir.join("lost+found").is_dir());
+    assert!(!tmp.join("etcd.before-restore-T1").exists());
+    assert!(etcd_datadir::aside::is_mount_point(&dir));
+    assert!(!empty(&dir, None, false).ok().changed());
+
+    // The same disk as a WAL dir: etcd would delete what is set aside there, so it is refused.
+    let data = tmp.join("data");
+    fs::create_dir_all(data.join("member/snap")).unwrap();
+    fs::write(dir.join("1.wal"), b"wal").unwrap();
+    let e = empty(&data, Some(&dir), false).err();
+    assert!(e.contains("is a mount point: etcd cannot start"), "{e}");
+    assert!(dir.join("1.wal").exists() && data.join("member/snap").is_dir());
+}

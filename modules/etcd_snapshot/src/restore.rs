@@ -8,6 +8,7 @@ use crate::manifest;
 use crate::verify;
 use ansible_module::{Failure, Response};
 use confedit::InitialCluster;
+use etcd_datadir::aside;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fs;
@@ -152,17 +153,25 @@ fn verify_snapshot(snapshot: &Path, skip_hash_check: bool) -> Result<Vec<String>
 /// Where a restore goes: beside the data dir, and where its present content is moved.
 #[derive(Debug, Clone, PartialEq)]
 struct Target {
-    /// The directory holding the data dir: staging happens here, so the rename is atomic.
+    /// The directory holding the data dir: staging happens here, so the rename is atomic. For
+    /// a mount point, the data dir itself: beside it is another filesystem.
     parent: PathBuf,
     /// Where a non-empty data dir is moved (kept, never deleted); None when it is missing or empty.
     aside: Option<PathBuf>,
+    /// The data dir is a mount point (a dedicated disk): it cannot be renamed, so its entries
+    /// are set aside inside it and the restore's entries moved in (etcd_datadir::aside).
+    mount_point: bool,
 }
 
 /// Step 2, check the data dir: missing or empty is fine; anything else only with `force`,
 /// and then it is moved aside, not deleted.
 fn check_data_dir(data_dir: &Path, force: bool) -> Result<Target, Failure> {
-    let occupied = occupant(data_dir)?;
-    if let Some(what) = &occupied {
+    check_data_dir_on(data_dir, force, aside::is_mount_point(data_dir))
+}
+
+fn check_data_dir_on(data_dir: &Path, force: bool, mount_point: bool) -> Result<Target, Failure> {
+    let occupant = occupant(data_dir)?;
+    if let Some(what) = &occupant {
         if !force {
             return Err(Failure::new(format!(
                 "data_dir {} is not empty (it holds {what}): set force to move it aside first",
@@ -170,9 +179,24 @@ fn check_data_dir(data_dir: &Path, force: bool) -> Result<Target, Failure> {
             )));
         }
     }
+    let occupied = occupant.is_some();
+    if mount_point {
+        let label = format!("{}.bak", fsutil::file_stamp(SystemTime::now()));
+        let aside =
+            match aside::plan(data_dir, &label, true).map_err(|e| Failure::new(e.to_string()))? {
+                aside::Plan::Inside { to, .. } => Some(to),
+                _ => None,
+            };
+        return Ok(Target {
+            parent: data_dir.to_path_buf(),
+            aside: aside.filter(|_| occupied),
+            mount_point,
+        });
+    }
     Ok(Target {
         parent: parent_of(data_dir)?,
-        aside: occupied.map(|_| aside_path(data_dir)),
+        aside: occupied.then(|| aside_path(data_dir)),
+        mount_point,
     })
 }
 
@@ -187,7 +211,7 @@ fn stage(
     sha: &str,
     target: &Target,
 ) -> Result<PathBuf, Failure> {
-    let staging = staging_path(&target.parent, &a.data_dir, std::process::id());
+    let staging = staging_path(target, &a.data_dir, std::process::id());
     let _ = fs::remove_dir_all(&staging);
     let result = tool
         .run(snapshot, &staging, a, id)
@@ -199,18 +223,27 @@ fn stage(
     Ok(staging)
 }
 
-/// `<parent>/.<data dir name>.restoring.<pid>`: hidden, and on the data dir's filesystem.
-fn staging_path(parent: &Path, data_dir: &Path, pid: u32) -> PathBuf {
+/// `<parent>/.<data dir name>.restoring.<pid>`: hidden, and on the data dir's filesystem;
+/// inside a mount point, named so that it is not taken for data.
+fn staging_path(target: &Target, data_dir: &Path, pid: u32) -> PathBuf {
+    if target.mount_point {
+        return target
+            .parent
+            .join(format!("{}restoring.{pid}", aside::INSIDE_PREFIX));
+    }
     let name = data_dir
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    parent.join(format!(".{name}.restoring.{pid}"))
+    target.parent.join(format!(".{name}.restoring.{pid}"))
 }
 
 /// Step 4, rename: the old data dir aside (or an empty one removed), the staged one into its
 /// place, the parent synced. Only the last rename makes the restore visible to etcd.
 fn rename_into_place(staging: &Path, data_dir: &Path, target: &Target) -> Result<(), Failure> {
+    if target.mount_point {
+        return move_into_mount_point(staging, data_dir, target);
+    }
     if let Some(p) = &target.aside {
         fs::rename(data_dir, p).map_err(|e| {
             let _ = fs::remove_dir_all(staging);
@@ -235,6 +268,52 @@ fn rename_into_place(staging: &Path, data_dir: &Path, target: &Target) -> Result
         ))
     })?;
     Ok(fsutil::sync_dir(&target.parent)?)
+}
+
+/// The mount point's entries set aside inside it, then the staged entries moved in, each a
+/// rename on the same disk; the staging dir's mode and owner given to the mount point.
+fn move_into_mount_point(staging: &Path, data_dir: &Path, target: &Target) -> Result<(), Failure> {
+    let fail = |e: String| {
+        Failure::new(format!(
+            "{e} (the restore is complete in {}; {} is a mount point)",
+            staging.display(),
+            data_dir.display()
+        ))
+    };
+    if let Some(to) = &target.aside {
+        let entries = occupant_entries(data_dir)?;
+        let plan = aside::Plan::Inside {
+            to: to.clone(),
+            entries,
+        };
+        aside::apply(data_dir, "", plan).map_err(|e| fail(e.to_string()))?;
+    }
+    let staged =
+        fs::read_dir(staging).map_err(|e| fail(format!("listing {}: {e}", staging.display())))?;
+    for e in staged {
+        let e = e.map_err(|e| fail(format!("listing {}: {e}", staging.display())))?;
+        let to = data_dir.join(e.file_name());
+        fs::rename(e.path(), &to).map_err(|err| {
+            fail(format!(
+                "moving {} to {}: {err}",
+                e.path().display(),
+                to.display()
+            ))
+        })?;
+    }
+    let md = fs::metadata(staging).map_err(|e| fail(format!("{}: {e}", staging.display())))?;
+    fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| fail(format!("setting mode 0700 on {}: {e}", data_dir.display())))?;
+    std::os::unix::fs::chown(data_dir, Some(md.uid()), Some(md.gid())).map_err(|e| {
+        fail(format!(
+            "giving {} to {}:{}: {e}",
+            data_dir.display(),
+            md.uid(),
+            md.gid()
+        ))
+    })?;
+    fs::remove_dir(staging).map_err(|e| fail(format!("removing {}: {e}", staging.display())))?;
+    Ok(fsutil::sync_dir(data_dir)?)
 }
 
 fn with_warnings(mut r: Response, warnings: Vec<String>) -> Response {
@@ -341,13 +420,20 @@ fn occupant(data_dir: &Path) -> Result<Option<String>, Failure> {
     if !md.is_dir() {
         return Ok(Some("a file, not a directory".into()));
     }
+    let names = occupant_entries(data_dir)?;
+    Ok((!names.is_empty()).then(|| names.join(", ")))
+}
+
+/// A data dir's entries that are data: a disk's `lost+found` and data set aside in it are not.
+fn occupant_entries(data_dir: &Path) -> Result<Vec<String>, Failure> {
     let mut names: Vec<String> = fs::read_dir(data_dir)
         .map_err(|e| Failure::new(format!("listing {}: {e}", data_dir.display())))?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| aside::is_data_entry(n))
         .collect();
     names.sort();
-    Ok((!names.is_empty()).then(|| names.join(", ")))
+    Ok(names)
 }
 
 fn parent_of(data_dir: &Path) -> Result<PathBuf, Failure> {
@@ -636,10 +722,25 @@ mod tests {
 
     #[test]
     fn staging_is_hidden_beside_the_data_dir() {
+        let mut target = Target {
+            parent: PathBuf::from("/var/lib"),
+            aside: None,
+            mount_point: false,
+        };
         assert_eq!(
-            staging_path(Path::new("/var/lib"), Path::new("/var/lib/etcd"), 42),
+            staging_path(&target, Path::new("/var/lib/etcd"), 42),
             PathBuf::from("/var/lib/.etcd.restoring.42")
         );
+        target.parent = PathBuf::from("/var/lib/etcd");
+        target.mount_point = true;
+        let inside = staging_path(&target, Path::new("/var/lib/etcd"), 42);
+        assert_eq!(
+            inside,
+            PathBuf::from("/var/lib/etcd/etcd-ops-aside.restoring.42")
+        );
+        assert!(!aside::is_data_entry(
+            &inside.file_name().unwrap().to_string_lossy()
+        ));
     }
 
     #[test]
@@ -648,16 +749,56 @@ mod tests {
         let data = t.join("etcd");
         fs::create_dir_all(data.join("member")).unwrap();
         fs::write(data.join("member/old"), "old").unwrap();
-        let staging = staging_path(t.path(), &data, 1);
+        let target = check_data_dir(&data, true).unwrap();
+        let staging = staging_path(&target, &data, 1);
         fs::create_dir_all(staging.join("member")).unwrap();
         fs::write(staging.join("member/new"), "new").unwrap();
-        let target = check_data_dir(&data, true).unwrap();
         rename_into_place(&staging, &data, &target).unwrap();
         assert_eq!(fs::read_to_string(data.join("member/new")).unwrap(), "new");
         assert!(!data.join("member/old").exists());
         let aside = target.aside.unwrap();
         assert_eq!(fs::read_to_string(aside.join("member/old")).unwrap(), "old");
         assert!(!staging.exists());
+    }
+
+    /// A mount point (told as such: mounting needs root): staged inside it, its data set aside
+    /// inside it, its `lost+found` left, and the directory itself never renamed.
+    #[test]
+    fn a_mount_point_is_restored_into_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        let t = TempDir::new("restore-mount");
+        let data = t.join("etcd");
+        fs::create_dir_all(data.join("member")).unwrap();
+        fs::create_dir_all(data.join("lost+found")).unwrap();
+        fs::write(data.join("member/old"), "old").unwrap();
+        let ino = fs::metadata(&data).unwrap().ino();
+        let e = check_data_dir_on(&data, false, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(it holds member)"), "{e}");
+        let target = check_data_dir_on(&data, true, true).unwrap();
+        assert_eq!(target.parent, data);
+        let staging = staging_path(&target, &data, 1);
+        fs::create_dir_all(staging.join("member")).unwrap();
+        fs::write(staging.join("member/new"), "new").unwrap();
+        fs::write(staging.join(MARKER), "{}").unwrap();
+        rename_into_place(&staging, &data, &target).unwrap();
+        assert_eq!(
+            fs::metadata(&data).unwrap().ino(),
+            ino,
+            "the mount point was replaced"
+        );
+        assert_eq!(fs::read_to_string(data.join("member/new")).unwrap(), "new");
+        assert!(data.join(MARKER).exists() && data.join("lost+found").is_dir());
+        let aside = target.aside.unwrap();
+        assert!(aside.starts_with(&data), "{}", aside.display());
+        assert_eq!(fs::read_to_string(aside.join("member/old")).unwrap(), "old");
+        assert!(!staging.exists());
+        assert_eq!(fs::metadata(&data).unwrap().mode() & 0o7777, 0o700);
+        // Only lost+found and the aside: empty as far as a restore is concerned.
+        fs::remove_dir_all(data.join("member")).unwrap();
+        fs::remove_file(data.join(MARKER)).unwrap();
+        assert_eq!(check_data_dir_on(&data, false, true).unwrap().aside, None);
     }
 
     #[test]
