@@ -96,7 +96,7 @@ fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> AsideError {
 }
 
 /// The entries of `dir` that are etcd's data, sorted; none when it is missing.
-fn data_entries(dir: &Path) -> Result<Vec<String>, AsideError> {
+pub fn data_entries(dir: &Path) -> Result<Vec<String>, AsideError> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

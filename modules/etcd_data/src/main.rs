@@ -332,7 +332,9 @@ fn emptied(m: &Module) -> Result<Response, Failure> {
             .ok()
             .map(|md| (md.uid(), md.gid())),
     };
-    if let Some(w) = wal_dir.as_deref().filter(|w| aside::is_mount_point(w)) {
+    let mounted: Vec<bool> = dirs.iter().map(|d| aside::is_mount_point(d)).collect();
+    // `dirs` is the data dir, then the WAL dir when it is apart.
+    if let (Some(w), Some(true)) = (wal_dir.as_deref(), mounted.get(1)) {
         // etcd makes a new WAL by removing the WAL dir with everything in it, then renaming
         // `<wal_dir>.tmp` into place: on a mount point that deletes what is kept there, then fails.
         return Err(Failure::new(format!(
@@ -345,10 +347,10 @@ fn emptied(m: &Module) -> Result<Response, Failure> {
         .with("data_dir", &data_dir));
     }
     let mut plans = Vec::new();
-    for d in &dirs {
+    for (d, mount_point) in dirs.iter().zip(&mounted) {
         plans.push((
             d.to_path_buf(),
-            aside::plan(d, label, aside::is_mount_point(d)).map_err(fail)?,
+            aside::plan(d, label, *mount_point).map_err(fail)?,
         ));
     }
     let moving: Vec<&(PathBuf, Plan)> = plans

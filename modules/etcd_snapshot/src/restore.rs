@@ -281,7 +281,7 @@ fn move_into_mount_point(staging: &Path, data_dir: &Path, target: &Target) -> Re
         ))
     };
     if let Some(to) = &target.aside {
-        let entries = occupant_entries(data_dir)?;
+        let entries = aside::data_entries(data_dir).map_err(|e| fail(e.to_string()))?;
         let plan = aside::Plan::Inside {
             to: to.clone(),
             entries,
@@ -420,20 +420,9 @@ fn occupant(data_dir: &Path) -> Result<Option<String>, Failure> {
     if !md.is_dir() {
         return Ok(Some("a file, not a directory".into()));
     }
-    let names = occupant_entries(data_dir)?;
+    // A disk's `lost+found` and data set aside in it are not data.
+    let names = aside::data_entries(data_dir).map_err(|e| Failure::new(e.to_string()))?;
     Ok((!names.is_empty()).then(|| names.join(", ")))
-}
-
-/// A data dir's entries that are data: a disk's `lost+found` and data set aside in it are not.
-fn occupant_entries(data_dir: &Path) -> Result<Vec<String>, Failure> {
-    let mut names: Vec<String> = fs::read_dir(data_dir)
-        .map_err(|e| Failure::new(format!("listing {}: {e}", data_dir.display())))?
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| aside::is_data_entry(n))
-        .collect();
-    names.sort();
-    Ok(names)
 }
 
 fn parent_of(data_dir: &Path) -> Result<PathBuf, Failure> {
