@@ -301,3 +301,66 @@ fn health_playbook_shows_the_table_and_can_require_quorum() {
     assert!(!strict.ok(), "{}", strict.describe());
     assert_eq!(strict.total("failed"), 1);
 }
+
+/// The leader killed mid-run is an election, not a loss; a majority killed is a loss, proven
+/// from the survivor's "no leader" and the peers that take no connection, not by waiting out
+/// the health read.
+#[test]
+fn an_election_is_not_quorum_loss_and_a_lost_majority_is_proven_without_waiting() {
+    let lab = Lab::up(LabOptions::default()).expect("lab up");
+    let mut args = health_args(&lab);
+    // Long enough for any election; the loss below must not need it.
+    args["timeout"] = json!(10);
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    let leader_id = v["leader"].as_str().expect("a leader").to_string();
+    let leader = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == json!(leader_id))
+        .and_then(|m| m["name"].as_str())
+        .expect("the leader is a member")
+        .to_string();
+    let proof = "quorum cannot form";
+
+    // Asked at once: the others have no leader until they elect one, and one member down of
+    // three is no proof; the reads wait for the election and succeed.
+    lab.kill(&leader).expect("kill the leader");
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(!v.to_string().contains(proof), "{v}");
+    assert_eq!(v["quorum"], json!(true), "{v}");
+    assert_eq!(v["healthy_voting_members"], json!(2), "{v}");
+
+    let second = ["etcd1", "etcd2", "etcd3"]
+        .into_iter()
+        .find(|n| *n != leader)
+        .unwrap();
+    lab.kill(second).expect("kill a second member");
+    let (v, run) = health(&lab, &args, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["quorum"], json!(false), "{v}");
+    let mut down = [leader.as_str(), second];
+    down.sort();
+    let survivor = v["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["version"].is_string())
+        .expect("the survivor reports its status");
+    let error = survivor["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "no leader, and {proof}: 2 of 3 voting members ({}, {}) take no connection at their peer URLs",
+            down[0], down[1]
+        )),
+        "{survivor}"
+    );
+    // What the other endpoints say stays theirs: nothing listens there.
+    for e in v["endpoints"].as_array().unwrap() {
+        if e != survivor {
+            assert!(e["error"].as_str().unwrap().contains("Connection refused"), "{e}");
+        }
+    }
+}

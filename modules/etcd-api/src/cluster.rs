@@ -4,11 +4,13 @@
 
 use crate::conn::ConnOpts;
 use crate::member::{id_hex, MemberInfo};
-use crate::probe::{probe, EndpointReport, Probe};
+use crate::no_quorum;
+use crate::probe::{probe_until, EndpointReport, Probe};
 use crate::quorum::quorum_size;
 use etcd_client::{AlarmAction, AlarmType, Client};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Alarm {
@@ -42,7 +44,18 @@ pub struct ClusterView {
 
 impl ClusterView {
     pub async fn gather(conn: &ConnOpts) -> ClusterView {
-        let mut probes = probe_all(conn, &conn.endpoints).await;
+        // The health reads of a cluster without quorum wait out the timeout unless
+        // no_quorum::prove shows sooner that they cannot succeed; it stops at the timeout too.
+        let (proof_tx, proof) = watch::channel(None);
+        let probing = probe_all(conn, &conn.endpoints, &proof);
+        tokio::pin!(probing);
+        let mut probes = tokio::select! {
+            p = &mut probing => p,
+            Some(reason) = no_quorum::prove(conn, &conn.endpoints) => {
+                proof_tx.send_replace(Some(reason));
+                probing.await
+            }
+        };
 
         let members = best_member_list(&probes);
         let known: BTreeSet<&str> = conn.endpoints.iter().map(String::as_str).collect();
@@ -56,7 +69,7 @@ impl ClusterView {
             .into_iter()
             .collect();
         if !discovered.is_empty() {
-            probes.extend(probe_all(conn, &discovered).await);
+            probes.extend(probe_all(conn, &discovered, &proof).await);
         }
 
         let healthy_client = probes
@@ -91,11 +104,15 @@ impl ClusterView {
     }
 }
 
-async fn probe_all(conn: &ConnOpts, endpoints: &[String]) -> Vec<Probe> {
+async fn probe_all(
+    conn: &ConnOpts,
+    endpoints: &[String],
+    proof: &watch::Receiver<Option<String>>,
+) -> Vec<Probe> {
     let mut set = tokio::task::JoinSet::new();
     for (i, e) in endpoints.iter().enumerate() {
-        let (conn, e) = (conn.clone(), e.clone());
-        set.spawn(async move { (i, probe(&conn, &e).await) });
+        let (conn, e, proof) = (conn.clone(), e.clone(), proof.clone());
+        set.spawn(async move { (i, probe_until(&conn, &e, Some(proof)).await) });
     }
     let mut out: Vec<(usize, Probe)> = Vec::with_capacity(endpoints.len());
     while let Some(joined) = set.join_next().await {

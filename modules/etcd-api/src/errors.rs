@@ -36,6 +36,10 @@ pub enum EtcdRefusal {
     /// "mvcc: required revision has been compacted": a read at, or a compaction to, a revision
     /// at or below the store's compaction point.
     Compacted,
+    /// "leader changed", "no leader", "request timed out, possibly due to previous leader
+    /// failure": an election is under way. Asked again a moment later, a cluster with quorum
+    /// answers; taken as the verdict, a leader's death reads as quorum lost.
+    Electing,
 }
 
 impl EtcdError {
@@ -85,6 +89,12 @@ impl EtcdError {
             (Code::OutOfRange, "etcdserver: mvcc: required revision has been compacted") => {
                 Some(EtcdRefusal::Compacted)
             }
+            (
+                Code::Unavailable,
+                "etcdserver: leader changed"
+                | "etcdserver: no leader"
+                | "etcdserver: request timed out, possibly due to previous leader failure",
+            ) => Some(EtcdRefusal::Electing),
             _ => None,
         }
     }
@@ -187,6 +197,22 @@ mod tests {
             assert_eq!(denied.refusal(), Some(EtcdRefusal::PermissionDenied));
         }
         assert_eq!(status(Code::Unavailable, "leader changed").refusal(), None);
+        for electing in [
+            "etcdserver: leader changed",
+            "etcdserver: no leader",
+            "etcdserver: request timed out, possibly due to previous leader failure",
+        ] {
+            assert_eq!(
+                status(Code::Unavailable, electing).refusal(),
+                Some(EtcdRefusal::Electing)
+            );
+            assert_eq!(status(Code::Unknown, electing).refusal(), None);
+        }
+        // A read that timed out inside etcd is what no quorum looks like: no retry.
+        assert_eq!(
+            status(Code::Unavailable, "etcdserver: request timed out").refusal(),
+            None
+        );
         assert_eq!(
             EtcdError::Timeout { secs: 5 }.to_string(),
             "no answer within 5s"

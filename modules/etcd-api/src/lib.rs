@@ -12,6 +12,7 @@ mod errors;
 pub mod hosts;
 mod member;
 pub mod membership;
+pub mod no_quorum;
 mod probe;
 pub mod quorum;
 pub mod snapshot;

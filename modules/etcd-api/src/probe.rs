@@ -1,12 +1,17 @@
 //! One endpoint's health and status, gathered the way `etcdctl endpoint health` and
 //! `etcdctl endpoint status` do, but concurrently and bounded by the module's timeout.
 
-use crate::conn::ConnOpts;
-use crate::errors::EtcdRefusal;
+use crate::conn::{bounded_by, ConnOpts};
+use crate::errors::{EtcdError, EtcdRefusal};
 use crate::member::MemberInfo;
 use etcd_client::Client;
 use serde::Serialize;
-use std::time::Instant;
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How long a health read waits before asking again during an election.
+const ELECTION_RETRY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct EndpointReport {
@@ -49,6 +54,16 @@ pub struct Probe {
 }
 
 pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
+    probe_until(conn, endpoint, None).await
+}
+
+/// `probe`, cut short once `proof` holds the reason quorum cannot form (crate::no_quorum): a
+/// call still waiting then fails with that reason instead of running out the timeout.
+pub async fn probe_until(
+    conn: &ConnOpts,
+    endpoint: &str,
+    proof: Option<watch::Receiver<Option<String>>>,
+) -> Probe {
     let mut report = EndpointReport {
         endpoint: endpoint.to_string(),
         ..Default::default()
@@ -69,26 +84,29 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
 
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
     let health_started = Instant::now();
+    let health_proof = proof.clone();
     let (health, status, members) = tokio::join!(
         async {
-            let r = conn.bounded(c1.get("health", None)).await;
+            let r = unless_proven(read_health(conn, &mut c1), health_proof).await;
             (r, health_started.elapsed())
         },
-        conn.bounded(c2.status()),
-        conn.bounded(c3.member_list()),
+        unless_proven(conn.bounded(c2.status()), proof.clone()),
+        unless_proven(conn.bounded(c3.member_list()), proof),
     );
 
     let (health, took) = health;
     report.took_ms = took.as_millis() as u64;
     match health {
-        Ok(resp) => {
+        Ok(Ok(resp)) => {
             report.healthy = true;
             report.revision = resp.header().map(|h| h.revision());
         }
         // etcdctl counts "permission denied" as healthy: the member answered through raft.
-        Err(e) if e.refusal() == Some(EtcdRefusal::PermissionDenied) => report.healthy = true,
-        Err(e) => report.error = Some(e.to_string()),
+        Ok(Err(e)) if e.refusal() == Some(EtcdRefusal::PermissionDenied) => report.healthy = true,
+        Ok(Err(e)) => report.error = Some(e.to_string()),
+        Err(reason) => report.error = Some(reason),
     }
+    let status = status.unwrap_or_else(|reason| Err(EtcdError::Client(reason)));
     match status {
         Ok(s) => {
             let id = s.header().map(|h| h.member_id());
@@ -118,10 +136,61 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
     }
     let members = members
         .ok()
+        .and_then(Result::ok)
         .map(|r| r.members().iter().map(MemberInfo::from).collect());
     Probe {
         report,
         members,
         client: Some(client),
+    }
+}
+
+/// `call`'s own outcome, or Err(reason) as soon as `proof` holds one.
+async fn unless_proven<T>(
+    call: impl Future<Output = Result<T, EtcdError>>,
+    proof: Option<watch::Receiver<Option<String>>>,
+) -> Result<Result<T, EtcdError>, String> {
+    tokio::select! {
+        r = call => Ok(r),
+        reason = proven(proof) => Err(reason),
+    }
+}
+
+/// The reason once it is sent; never, without a proof to wait for.
+async fn proven(proof: Option<watch::Receiver<Option<String>>>) -> String {
+    if let Some(mut rx) = proof {
+        if let Ok(reason) = rx.wait_for(Option::is_some).await {
+            if let Some(r) = reason.clone() {
+                return r;
+            }
+        }
+    }
+    std::future::pending().await
+}
+
+/// The linearizable read `etcdctl endpoint health` does, asked again while etcd says an
+/// election is under way, until the timeout: a cluster whose leader just died elects another
+/// within an election timeout or two.
+async fn read_health(
+    conn: &ConnOpts,
+    client: &mut Client,
+) -> Result<etcd_client::GetResponse, EtcdError> {
+    let deadline = Instant::now() + conn.timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match bounded_by(left, client.get("health", None)).await {
+            Err(e)
+                if e.refusal() == Some(EtcdRefusal::Electing)
+                    && Instant::now() + ELECTION_RETRY < deadline =>
+            {
+                tokio::time::sleep(ELECTION_RETRY).await;
+            }
+            Err(EtcdError::Timeout { .. }) => {
+                return Err(EtcdError::Timeout {
+                    secs: conn.timeout.as_secs(),
+                })
+            }
+            r => return r,
+        }
     }
 }
