@@ -82,6 +82,22 @@ fn a_failed_unit_is_reset_and_started_and_a_failing_start_is_reported_at_once() 
         (v["changed"].clone(), v["runs"].clone()),
         (json!(false), json!(true))
     );
+    assert_eq!(v.get("listens"), None, "only reported when asked: {v}");
+    // The query, given the client address, says whether anything takes a connection there,
+    // asked from the machine itself.
+    let ask = |port: u16| json!({"name": "etcd", "listen_host": host.ip.to_string(), "listen_port": port, "timeout": 2});
+    let v = unit(&lab, ask(2379), &[]);
+    assert_eq!(
+        (v["runs"].clone(), v["listens"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    let v = unit(&lab, ask(2390), &[]);
+    assert_eq!(
+        (v["runs"].clone(), v["listens"].clone()),
+        (json!(true), json!(false)),
+        "{v}"
+    );
 
     // Stopped once; a second stop changes nothing.
     let v = unit(&lab, json!({"state": "stopped"}), &[]);
@@ -91,6 +107,12 @@ fn a_failed_unit_is_reset_and_started_and_a_failing_start_is_reported_at_once() 
     assert_eq!(v["changed"], json!(false), "{v}");
     let v = unit(&lab, json!({"name": "etcd"}), &[]);
     assert_eq!(v["runs"], json!(false), "{v}");
+    let v = unit(&lab, ask(2379), &[]);
+    assert_eq!(
+        (v["runs"].clone(), v["listens"].clone()),
+        (json!(false), json!(false)),
+        "{v}"
+    );
 
     let v = unit(&lab, json!({"name": "no-such-etcd"}), &[]);
     assert_eq!(v["failed"], json!(true), "{v}");

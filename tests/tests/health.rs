@@ -360,7 +360,10 @@ fn an_election_is_not_quorum_loss_and_a_lost_majority_is_proven_without_waiting(
     // What the other endpoints say stays theirs: nothing listens there.
     for e in v["endpoints"].as_array().unwrap() {
         if e != survivor {
-            assert!(e["error"].as_str().unwrap().contains("Connection refused"), "{e}");
+            assert!(
+                e["error"].as_str().unwrap().contains("Connection refused"),
+                "{e}"
+            );
         }
     }
 }

@@ -34,6 +34,7 @@ fn restore_and_check(runtime: Runtime) {
     })
     .expect("lab up");
     lose_quorum(&lab);
+    let survivor_files = relative_files(&lab.host("etcd3").unwrap().data_dir());
 
     let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
     assert!(run.ok(), "{}", run.describe());
@@ -42,6 +43,18 @@ fn restore_and_check(runtime: Runtime) {
         "{}",
         run.stdout
     );
+    // The survivor's data dir and config, copied whole before force-new-cluster rewrote them.
+    let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
+    let mut kept: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept[0].starts_with("config-before-restore-"), "{kept:?}");
+    assert!(kept[1].starts_with("data-before-restore-"), "{kept:?}");
+    assert!(backups.join(&kept[0]).join("etcd.conf").is_file());
+    assert_eq!(relative_files(&backups.join(&kept[1])), survivor_files);
 
     let members = lab.member_list().unwrap();
     assert_eq!(members.len(), 3, "{members:?}");
@@ -143,6 +156,21 @@ fn disk_state(lab: &Lab) -> BTreeMap<String, (Vec<u8>, Vec<String>)> {
             (h.name.clone(), (conf, files))
         })
         .collect()
+}
+
+/// The files under `dir`, as paths relative to it, sorted; not the WAL's preallocated `.tmp`
+/// files, which a running etcd makes when it likes.
+fn relative_files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    list(dir, &mut files);
+    let prefix = format!("{}/", dir.display());
+    let mut rel: Vec<String> = files
+        .into_iter()
+        .map(|f| f.trim_start_matches(&prefix).to_string())
+        .filter(|f| !f.ends_with(".tmp"))
+        .collect();
+    rel.sort();
+    rel
 }
 
 fn list(dir: &Path, out: &mut Vec<String>) {
@@ -560,15 +588,26 @@ fn one_member_left(lab: &Lab) {
 
 #[test]
 fn a_run_cut_after_the_survivors_backup_is_finished_by_the_next() {
-    cut_then_rerun("Copy the etcd config", None, |lab| {
-        every_etcd_down(lab);
-        let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
-        assert!(
-            std::fs::read_dir(&backups).is_ok_and(|mut d| d.next().is_some()),
-            "no backup in {}",
-            backups.display()
-        );
-    });
+    cut_then_rerun(
+        "Copy the data dir, a WAL dir apart and the etcd config into the backup dir",
+        None,
+        |lab| {
+            every_etcd_down(lab);
+            let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
+            let names: Vec<String> = std::fs::read_dir(&backups)
+                .map(|d| {
+                    d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert!(
+                names.iter().any(|n| n.starts_with("data-before-restore-"))
+                    && !names.iter().any(|n| n.ends_with(".partial")),
+                "no whole backup in {}: {names:?}",
+                backups.display()
+            );
+        },
+    );
 }
 
 #[test]

@@ -188,7 +188,10 @@ mod tests {
     #[test]
     fn a_majority_refusing_with_no_leader_anywhere_is_proof() {
         let reason = impossible(&[0], &three(), &BTreeSet::from([1, 2])).unwrap();
-        assert!(reason.contains("2 of 3 voting members (etcd1, etcd2)"), "{reason}");
+        assert!(
+            reason.contains("2 of 3 voting members (etcd1, etcd2)"),
+            "{reason}"
+        );
         assert!(reason.contains("quorum needs 2"), "{reason}");
         // The play reads "refused" in an endpoint's error as "cannot see it", never as lost.
         assert!(!reason.to_lowercase().contains("refused"), "{reason}");
@@ -228,7 +231,10 @@ mod tests {
         let ms: Vec<MemberInfo> = (1..=4).map(|i| member(i, "", false)).collect();
         // 4 voting, quorum 3: two down leave two, too few; one down leaves three.
         let reason = impossible(&[0], &ms, &BTreeSet::from([1, 2])).unwrap();
-        assert!(reason.contains("(1, 2)"), "unnamed members go by id: {reason}");
+        assert!(
+            reason.contains("(1, 2)"),
+            "unnamed members go by id: {reason}"
+        );
         assert_eq!(impossible(&[0], &ms, &BTreeSet::from([1])), None);
     }
 

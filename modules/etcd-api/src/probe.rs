@@ -58,7 +58,7 @@ pub async fn probe(conn: &ConnOpts, endpoint: &str) -> Probe {
 }
 
 /// `probe`, cut short once `proof` holds the reason quorum cannot form (crate::no_quorum): a
-/// call still waiting then fails with that reason instead of running out the timeout.
+/// health read still waiting then fails with that reason instead of running out the timeout.
 pub async fn probe_until(
     conn: &ConnOpts,
     endpoint: &str,
@@ -84,14 +84,15 @@ pub async fn probe_until(
 
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
     let health_started = Instant::now();
-    let health_proof = proof.clone();
+    // Only the health read is cut short: a member that serves at all answers status and its
+    // member list at once, and the verdict needs both.
     let (health, status, members) = tokio::join!(
         async {
-            let r = unless_proven(read_health(conn, &mut c1), health_proof).await;
+            let r = unless_proven(read_health(conn, &mut c1), proof).await;
             (r, health_started.elapsed())
         },
-        unless_proven(conn.bounded(c2.status()), proof.clone()),
-        unless_proven(conn.bounded(c3.member_list()), proof),
+        conn.bounded(c2.status()),
+        conn.bounded(c3.member_list()),
     );
 
     let (health, took) = health;
@@ -106,7 +107,6 @@ pub async fn probe_until(
         Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(reason) => report.error = Some(reason),
     }
-    let status = status.unwrap_or_else(|reason| Err(EtcdError::Client(reason)));
     match status {
         Ok(s) => {
             let id = s.header().map(|h| h.member_id());
@@ -136,7 +136,6 @@ pub async fn probe_until(
     }
     let members = members
         .ok()
-        .and_then(Result::ok)
         .map(|r| r.members().iter().map(MemberInfo::from).collect());
     Probe {
         report,

@@ -12,6 +12,7 @@
 
 pub mod aside;
 pub mod commit;
+pub mod copy;
 mod dir;
 pub mod encode;
 mod error;

@@ -14,12 +14,14 @@
 //!   etcd_datadir::commit), so the re-formed cluster keeps every acknowledged write.
 //! - `emptied`: a member's data set aside (kept) and an empty data dir made, so etcd starts
 //!   it as a new member; a mount point keeps its place (etcd_datadir::aside).
+//! - `copied`: the survivor's data, WAL and config dirs backed up whole, each renamed into
+//!   place only once complete (etcd_datadir::copy).
 
 use ansible_module::{run, Failure, Module, ModuleSpec, Opt, Response};
 use etcd_datadir::aside::{self, Plan};
 use etcd_datadir::rank::{self, Options};
 use etcd_datadir::DataDirError;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 mod owner;
@@ -66,15 +68,27 @@ fn spec() -> ModuleSpec {
                 the WAL dir with all it holds to make a new one there). Refused, \
                 with nothing moved, while a process holds a lock \
                 on a WAL file there (an etcd still runs on it). C(moved_aside) \
-                lists what moved where.",
+                lists what moved where.\nC(copied): the survivor's backup, with etcd \
+                stopped, before force-new-cluster rewrites its membership: I(data_dir), \
+                I(wal_dir) when apart and I(config_dir) copied whole into \
+                I(backup_dir) (made 0700 when missing) as C(data-<label>), \
+                C(wal-<label>) and C(config-<label>), modes, owners, times and \
+                symlinks kept, every file synced. Each is copied under \
+                C(<name>.partial) and renamed when complete, so a run cut mid-copy \
+                leaves no copy that looks whole: the next run with the same I(label) \
+                copies it again, and one already complete is left as it is. Refused, \
+                with nothing copied, while a process holds a lock on a WAL file there \
+                (a copy of a running member is not consistent). C(copied) lists what \
+                was copied where.",
             )
             .default("inspected")
-            .choices(["inspected", "ranked", "commit_synced", "emptied"])
+            .choices(["inspected", "ranked", "commit_synced", "emptied", "copied"])
             .help(
                 "inspected: read data_dir; ranked: choose a survivor among \
                 candidates; commit_synced: record in data_dir's WAL the entries \
                 its backend applied as committed; emptied: set data_dir's data \
-                aside and leave it empty",
+                aside and leave it empty; copied: back data_dir, wal_dir and \
+                config_dir up into backup_dir",
             ),
     )
     .option(
@@ -96,10 +110,23 @@ fn spec() -> ModuleSpec {
     .option(
         Opt::str("label")
             .doc(
-                "C(emptied): names the place the data goes, C(before-restore-<stamp>) \
-                say. Required for C(emptied).",
+                "C(emptied), C(copied): names the place the data goes, \
+                C(before-restore-<stamp>) say. Required for these.",
             )
-            .help("emptied: the aside's name (<data_dir>.<label>)"),
+            .help("emptied, copied: the aside's or the copies' name (<data_dir>.<label>)"),
+    )
+    .option(
+        Opt::path("backup_dir")
+            .doc("C(copied): where the copies go. Required for C(copied).")
+            .help("copied: where the copies go"),
+    )
+    .option(
+        Opt::path("config_dir")
+            .doc(
+                "C(copied): etcd's config directory (the one holding etcd.conf and the \
+                certificates), copied as C(config-<label>).",
+            )
+            .help("copied: etcd's config dir, copied too"),
     )
     .option(
         Opt::str("owner")
@@ -168,6 +195,12 @@ fn spec() -> ModuleSpec {
     .required_if("state", "commit_synced", &["data_dir"], false)
     .required_if("state", "ranked", &["candidates"], false)
     .required_if("state", "emptied", &["data_dir", "label"], false)
+    .required_if(
+        "state",
+        "copied",
+        &["data_dir", "label", "backup_dir"],
+        false,
+    )
 }
 
 fn main() {
@@ -176,6 +209,7 @@ fn main() {
             "ranked" => ranked(m),
             "commit_synced" => commit_synced(m),
             "emptied" => emptied(m),
+            "copied" => copied(m),
             _ => inspected(m),
         }
     })
@@ -305,20 +339,28 @@ fn ranked(m: &Module) -> Result<Response, Failure> {
     Ok(resp)
 }
 
-/// etcd must be stopped: a lock held on a WAL file there refuses the task before anything moves.
-fn emptied(m: &Module) -> Result<Response, Failure> {
+/// The data dir, the WAL dir when it lives apart (one inside the data dir goes with it), and
+/// the checked label, as `emptied` and `copied` take them.
+fn dirs_and_label(m: &Module) -> Result<(PathBuf, Option<PathBuf>, String), Failure> {
     let p = &m.params;
     let data_dir = p.path("data_dir").unwrap_or_default();
-    let label = p.str("label").unwrap_or_default();
+    let label = p.str("label").unwrap_or_default().to_string();
     if label.is_empty() || label.contains('/') {
         return Err(Failure::new(format!(
             "label {label:?} must be a non-empty name without '/'"
         )));
     }
-    // A WAL dir inside the data dir moves with it.
     let wal_dir = p
         .path("wal_dir")
         .filter(|w| !w.as_os_str().is_empty() && !w.starts_with(&data_dir));
+    Ok((data_dir, wal_dir, label))
+}
+
+/// etcd must be stopped: a lock held on a WAL file there refuses the task before anything moves.
+fn emptied(m: &Module) -> Result<Response, Failure> {
+    let p = &m.params;
+    let (data_dir, wal_dir, label) = dirs_and_label(m)?;
+    let label = label.as_str();
     let dirs: Vec<&Path> = std::iter::once(data_dir.as_path())
         .chain(wal_dir.as_deref())
         .collect();
@@ -431,4 +473,80 @@ fn describe(moved: &[aside::Moved]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// etcd must be stopped: a lock held on a WAL file refuses the task before anything is copied.
+fn copied(m: &Module) -> Result<Response, Failure> {
+    let p = &m.params;
+    let (data_dir, wal_dir, label) = dirs_and_label(m)?;
+    let backup_dir = p.path("backup_dir").unwrap_or_default();
+    let locked: Vec<&Path> = std::iter::once(data_dir.as_path())
+        .chain(wal_dir.as_deref())
+        .collect();
+    aside::refuse_if_open(&locked).map_err(|e| {
+        Failure::new(
+            e.to_string()
+                .replace("nothing was moved", "nothing was copied"),
+        )
+    })?;
+    let config_dir = p.path("config_dir").filter(|c| !c.as_os_str().is_empty());
+    let mut sources = vec![("data", data_dir.clone())];
+    sources.extend(wal_dir.map(|w| ("wal", w)));
+    sources.extend(config_dir.map(|c| ("config", c)));
+    for (_, src) in &sources {
+        if let Err(e) = std::fs::symlink_metadata(src) {
+            return Err(Failure::new(format!(
+                "reading {}: {e}; nothing was copied",
+                src.display()
+            )));
+        }
+    }
+    let pairs: Vec<(PathBuf, PathBuf)> = sources
+        .into_iter()
+        .map(|(kind, src)| (src, backup_dir.join(format!("{kind}-{label}"))))
+        .collect();
+    let todo: Vec<&(PathBuf, PathBuf)> = pairs
+        .iter()
+        .filter(|(_, to)| std::fs::symlink_metadata(to).is_err())
+        .collect();
+    let listed = |items: &[&(PathBuf, PathBuf)]| {
+        items
+            .iter()
+            .map(|(from, to)| serde_json::json!({"from": from, "to": to}))
+            .collect::<Vec<_>>()
+    };
+    let say = |items: &[&(PathBuf, PathBuf)]| {
+        items
+            .iter()
+            .map(|(from, to)| format!("{} to {}", from.display(), to.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if todo.is_empty() {
+        return Ok(Response::new()
+            .changed(false)
+            .msg(format!("already copied into {}", backup_dir.display()))
+            .set("copied", Vec::<serde_json::Value>::new()));
+    }
+    if m.check_mode() {
+        return Ok(Response::new()
+            .changed(true)
+            .msg(format!("would copy {}", say(&todo)))
+            .set("copied", listed(&todo)));
+    }
+    if std::fs::symlink_metadata(&backup_dir).is_err() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&backup_dir)
+            .map_err(|e| Failure::new(format!("making {}: {e}", backup_dir.display())))?;
+    }
+    for (from, to) in &todo {
+        etcd_datadir::copy::copy_once(from, to)
+            .map_err(|e| Failure::new(format!("copying {}: {e}", from.display())))?;
+    }
+    Ok(Response::new()
+        .changed(true)
+        .msg(format!("copied {}", say(&todo)))
+        .set("copied", listed(&todo)))
 }

@@ -359,3 +359,98 @@ fn emptied_keeps_a_mount_point_in_place() {
     assert!(e.contains("is a mount point: etcd cannot start"), "{e}");
     assert!(dir.join("1.wal").exists() && data.join("member/snap").is_dir());
 }
+
+fn copy(dir: &Path, wal: Option<&Path>, config: &Path, backup: &Path, check: bool) -> modtest::Run {
+    let mut a = json!({"state": "copied", "data_dir": dir, "config_dir": config,
+                       "backup_dir": backup, "label": "before-restore-T1",
+                       "_ansible_check_mode": check});
+    if let Some(w) = wal {
+        a["wal_dir"] = json!(w);
+    }
+    run(BIN, &a)
+}
+
+#[test]
+fn copied_backs_up_data_wal_and_config_once_and_redoes_a_cut_copy() {
+    extern "C" {
+        fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new("etcd-data-copied");
+    let dir = data_dir(&tmp, "etcd", 0x8e9e05c52164694d, 7, false);
+    let wal = tmp.join("etcd-wal");
+    fs::create_dir_all(&wal).unwrap();
+    fs::write(
+        wal.join("0000000000000001-0000000000000008.wal"),
+        b"wal bytes",
+    )
+    .unwrap();
+    let config = tmp.join("etc-etcd");
+    fs::create_dir_all(&config).unwrap();
+    fs::write(config.join("etcd.conf"), "ETCD_NAME=etcd1\n").unwrap();
+    let backup = tmp.join("backup/etcd");
+    let db = fs::read(dir.join("member/snap/db")).unwrap();
+
+    let r = copy(&dir, Some(&wal), &config, &backup, true).ok();
+    assert!(
+        r.changed() && r.msg().starts_with("would copy"),
+        "{}",
+        r.json
+    );
+    assert_eq!(r.json["copied"].as_array().unwrap().len(), 3);
+    assert!(!backup.exists(), "check mode makes nothing");
+
+    // A copy a cut left behind half done is not taken for a backup.
+    let cut = backup.join("data-before-restore-T1.partial");
+    fs::create_dir_all(cut.join("member")).unwrap();
+    let r = copy(&dir, Some(&wal), &config, &backup, false).ok();
+    assert!(r.changed(), "{}", r.json);
+    assert_eq!(
+        fs::read(backup.join("data-before-restore-T1/member/snap/db")).unwrap(),
+        db
+    );
+    assert_eq!(
+        fs::read(backup.join("wal-before-restore-T1/0000000000000001-0000000000000008.wal"))
+            .unwrap(),
+        b"wal bytes"
+    );
+    assert_eq!(
+        fs::read_to_string(backup.join("config-before-restore-T1/etcd.conf")).unwrap(),
+        "ETCD_NAME=etcd1\n"
+    );
+    assert!(!cut.exists());
+    let r = copy(&dir, Some(&wal), &config, &backup, false).ok();
+    assert!(!r.changed(), "a re-run copies nothing again: {}", r.json);
+    let fresh = tmp.join("fresh/etcd");
+    assert!(copy(&dir, None, &config, &fresh, false).ok().changed());
+    assert_eq!(
+        fs::metadata(&fresh).unwrap().permissions().mode() & 0o7777,
+        0o700
+    );
+
+    // A running member's data is no consistent copy: refused, nothing copied.
+    let f = fs::File::open(dir.join("member/wal/0000000000000000-0000000000000000.wal")).unwrap();
+    // SAFETY: a valid open fd; LOCK_EX | LOCK_NB, as etcd's fallback lock.
+    assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+    let other = tmp.join("other");
+    let e = copy(&dir, None, &config, &other, false).err();
+    assert!(
+        e.contains("an etcd still runs on") && e.contains("nothing was copied"),
+        "{e}"
+    );
+    assert!(!other.exists());
+    drop(f);
+    let e = copy(&tmp.join("no-such-dir"), None, &config, &other, false).err();
+    assert!(
+        e.starts_with("reading ") && e.contains("nothing was copied"),
+        "{e}"
+    );
+    assert!(!other.exists());
+    let e = run(
+        BIN,
+        &json!({"state": "copied", "data_dir": dir, "label": "x"}),
+    )
+    .err();
+    assert!(e.contains("backup_dir"), "{e}");
+}

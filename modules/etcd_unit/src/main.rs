@@ -57,7 +57,9 @@ fn spec() -> ModuleSpec {
                 early when the unit fails meanwhile. A unit systemd does not know fails the \
                 task; a masked one fails a start. Unset, the unit is not started or stopped; with \
                 I(force_new_cluster) unset too, the task only reports the unit's state \
-                (C(active_state_before), C(runs)).",
+                (C(active_state_before), C(runs)) and, given I(listen_host), whether that \
+                address takes a connection (C(listens), waited for up to I(timeout) while the \
+                unit runs).",
             )
             .help("started, stopped or restarted; unset: the unit is not started or stopped"),
     )
@@ -71,7 +73,8 @@ fn spec() -> ModuleSpec {
         Opt::str("listen_host")
             .doc(
                 "With I(state) C(started) or C(restarted): the address etcd's client port \
-                listens on, waited for (not in check mode).",
+                listens on, waited for (not in check mode). Without I(state): reported as \
+                C(listens).",
             )
             .help("after a start: wait until this address takes a connection on listen_port"),
     )
@@ -127,10 +130,26 @@ fn main() {
                     "{name}: systemd has no such unit (LoadState=not-found)"
                 )));
             }
-            return Ok(resp
+            // Asked of the host itself, so a firewall between hosts cannot pass for an etcd
+            // that takes connections but, without quorum, answers nothing.
+            let listens = match p.string("listen_host") {
+                Some(host) if now.runs() => Some(systemctl::listens_within(
+                    &name,
+                    &host,
+                    port,
+                    timeout.unsigned_abs(),
+                )?),
+                Some(host) => Some(systemctl::takes_connection(&host, port)),
+                None => None,
+            };
+            let resp = resp
                 .msg(format!("{name} is {}", now.active))
                 .set("active_state_before", &now.active)
-                .set("runs", now.runs()));
+                .set("runs", now.runs());
+            return Ok(match listens {
+                Some(l) => resp.set("listens", l),
+                None => resp,
+            });
         }
         if let Some(state) = p.string("state") {
             let name = p.string("name").unwrap_or_default();

@@ -42,26 +42,48 @@ pub fn daemon_reload() -> Result<(), Failure> {
     systemctl(&["daemon-reload"]).map(|_| ())
 }
 
+/// `host:port` as a socket address text, IPv6 hosts bracketed.
+fn addr_text(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// One try: something at `host:port` takes a TCP connection.
+pub fn takes_connection(host: &str, port: u16) -> bool {
+    let addrs: Vec<_> = addr_text(host, port)
+        .to_socket_addrs()
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    addrs
+        .iter()
+        .any(|a| TcpStream::connect_timeout(a, Duration::from_millis(500)).is_ok())
+}
+
+/// Whether `host:port` takes a connection within `timeout_s`, asked while `unit` runs: an
+/// etcd just started opens its port a moment after systemd calls it active.
+pub fn listens_within(unit: &str, host: &str, port: u16, timeout_s: u64) -> Result<bool, Failure> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_s);
+    loop {
+        if takes_connection(host, port) {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline || !show(unit)?.runs() {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Until `host:port` takes a connection. A unit that fails meanwhile (systemd gave up
 /// restarting it) ends the wait at once, with the unit's last log lines.
 pub fn wait_listening(unit: &str, host: &str, port: u16, timeout_s: u64) -> Result<(), Failure> {
     let deadline = Instant::now() + Duration::from_secs(timeout_s);
-    let target = format!("{host}:{port}");
-    let bracketed = format!("[{host}]:{port}");
-    let addr_text = if host.contains(':') {
-        &bracketed
-    } else {
-        &target
-    };
+    let addr_text = addr_text(host, port);
     loop {
-        let addrs: Vec<_> = addr_text
-            .to_socket_addrs()
-            .map(|a| a.collect())
-            .unwrap_or_default();
-        if addrs
-            .iter()
-            .any(|a| TcpStream::connect_timeout(a, Duration::from_millis(500)).is_ok())
-        {
+        if takes_connection(host, port) {
             return Ok(());
         }
         if show(unit)?.active == "failed" {

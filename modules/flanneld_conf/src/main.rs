@@ -4,9 +4,11 @@
 //! `FLANNEL_ETCD_ENDPOINTS`; openshift-ansible's flannel role writes whichever the file has,
 //! so the key is taken from the file unless the task names one.
 
-use ansible_module::{run, Failure, Kind, ModuleSpec, Opt};
+use ansible_module::{run, Failure, Kind, ModuleSpec, Opt, Response};
 use confedit::module::{edit_file, respond, unmatched_warnings, url_aliases};
 use confedit::{split_list, EnvFile, ListEdit};
+use std::fs;
+use std::io;
 
 const ENDPOINTS: &str = "FLANNEL_ETCD_ENDPOINTS";
 const LEGACY: &str = "FLANNEL_ETCD";
@@ -46,6 +48,18 @@ fn spec() -> ModuleSpec {
     )
     .option(confedit::module::backup_option())
     .option(confedit::module::create_option())
+    .option(
+        Opt::bool("skip_missing")
+            .default(false)
+            .doc(
+                "A missing I(path) is left missing, the task ok and unchanged with \
+                C(exists=false), instead of failing: a node that runs no flanneld \
+                (openshift-sdn, OpenShift 3.11) has nothing to point at etcd. Mutually \
+                exclusive with I(create).",
+            )
+            .help("a missing file: ok, nothing done (a node without flanneld)"),
+    )
+    .mutually_exclusive(&["create", "skip_missing"])
     .mutually_exclusive(&["endpoints", "add"])
     .mutually_exclusive(&["endpoints", "remove"])
 }
@@ -89,6 +103,18 @@ fn main() {
             }
         }
         let path = p.path("path").unwrap_or_default();
+        if p.bool("skip_missing")
+            && fs::symlink_metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        {
+            return Ok(Response::new()
+                .changed(false)
+                .msg(format!(
+                    "{} does not exist: no flanneld here",
+                    path.display()
+                ))
+                .set("path", path.display().to_string())
+                .set("exists", false));
+        }
         let mut unmatched = Vec::new();
         let mut keys = Vec::new();
         let outcome = edit_file(m, &path, EnvFile::validate, |text| {
@@ -109,6 +135,7 @@ fn main() {
         let endpoints = split_list(after.get(&keys[0]).unwrap_or(""));
         let msg = format!("{}: {}", keys.join(", "), endpoints.join(","));
         let mut resp = respond(&outcome, msg)
+            .set("exists", true)
             .set("endpoints", endpoints)
             .set("keys", &keys);
         for w in unmatched_warnings(&unmatched, &aliases, &keys.join(" and ")) {

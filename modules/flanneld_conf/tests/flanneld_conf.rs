@@ -198,6 +198,27 @@ fn bad_input_fails_clearly_and_leaves_the_file_alone() {
             p.display()
         )
     );
+    // A node without flanneld: asked to skip it, nothing is made and nothing fails.
+    let mut skip = args(&p, replace_member());
+    skip["skip_missing"] = json!(true);
+    for check in [false, true] {
+        skip["_ansible_check_mode"] = json!(check);
+        let out = run(BIN, &skip).ok();
+        assert!(!out.changed());
+        assert_eq!(out.json["exists"], json!(false));
+        assert!(!p.exists());
+    }
+    skip["_ansible_check_mode"] = json!(false);
+    skip["create"] = json!(true);
+    let msg = run(BIN, &skip).err();
+    assert!(msg.contains("mutually exclusive"), "{msg}");
+    // A file that is there is edited as without the option.
+    let q = dir.fixture("flanneld", "flanneld");
+    let mut present = args(&q, replace_member());
+    present["skip_missing"] = json!(true);
+    let out = run(BIN, &present).ok();
+    assert!(out.changed());
+    assert_eq!(out.json["exists"], json!(true));
 }
 
 #[test]
