@@ -260,3 +260,60 @@ fn a_restore_cut_while_data_dirs_are_restored_is_finished_by_the_next_run() {
     // One host restored; the others anywhere in their restore when the run dies.
     cut_then_rerun("Restore the data dir from the snapshot (the old one is moved aside)");
 }
+
+/// The first host's machine dead through the restore: the others are restored into a cluster
+/// whose initial cluster names it, and the play says to run again once it answers. The run
+/// after it boots restores it alone; the others keep running, with the writes taken since.
+#[test]
+fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_writes() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    let inv = lab.inventory_path();
+    lab.put_keys("/snap/", 200).unwrap();
+    let snap = lab.dir().join("snapshot.db");
+    save_snapshot(&lab, &snap);
+    lab.put_keys("/after/", 50).unwrap();
+    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+    lab.kill_host("etcd1").unwrap();
+
+    let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
+    assert_eq!(run.code, 4, "etcd1 unreachable, nothing failed: {}", run.describe());
+    assert_eq!(run.total("failed"), 0, "{}", run.describe());
+    assert!(
+        run.stdout.contains(
+            "Restored without etcd1, which did not answer: once they do, run this playbook again"
+        ),
+        "{}",
+        run.stdout
+    );
+    for h in ["etcd2", "etcd3"] {
+        assert!(lab.is_healthy(h).unwrap(), "{h}");
+    }
+    assert_eq!(lab.count_keys("/snap/").unwrap(), 200);
+    assert_eq!(lab.count_keys("/after/").unwrap(), 0);
+    let members = lab.member_list().unwrap();
+    assert_eq!(members.len(), 3, "the restored cluster names etcd1: {members:?}");
+    // Written to the restored cluster while etcd1 is away: kept through the next run.
+    lab.put_keys("/meanwhile/", 30).unwrap();
+    let pids: Vec<_> = ["etcd2", "etcd3"]
+        .iter()
+        .map(|h| lab.pid(h).unwrap().expect("runs"))
+        .collect();
+
+    lab.revive_host("etcd1").unwrap();
+    let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
+    assert!(run.ok(), "{}", run.describe());
+    assert!(run.stdout.contains("data dirs to restore: etcd1"), "{}", run.stdout);
+    for h in ["etcd1", "etcd2", "etcd3"] {
+        assert!(lab.is_healthy(h).unwrap(), "{h}");
+    }
+    let again: Vec<_> = ["etcd2", "etcd3"]
+        .iter()
+        .map(|h| lab.pid(h).unwrap().expect("runs"))
+        .collect();
+    assert_eq!(again, pids, "the members already restored kept running");
+    let members = lab.member_list().unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().all(|m| m.is_started()), "{members:?}");
+    assert_eq!(lab.count_keys("/meanwhile/").unwrap(), 30);
+    assert_eq!(lab.count_keys("/snap/").unwrap(), 200);
+}
