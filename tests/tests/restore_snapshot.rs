@@ -276,7 +276,12 @@ fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_write
     lab.kill_host("etcd1").unwrap();
 
     let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
-    assert_eq!(run.code, 4, "etcd1 unreachable, nothing failed: {}", run.describe());
+    assert_eq!(
+        run.code,
+        4,
+        "etcd1 unreachable, nothing failed: {}",
+        run.describe()
+    );
     assert_eq!(run.total("failed"), 0, "{}", run.describe());
     assert!(
         run.stdout.contains(
@@ -291,7 +296,11 @@ fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_write
     assert_eq!(lab.count_keys("/snap/").unwrap(), 200);
     assert_eq!(lab.count_keys("/after/").unwrap(), 0);
     let members = lab.member_list().unwrap();
-    assert_eq!(members.len(), 3, "the restored cluster names etcd1: {members:?}");
+    assert_eq!(
+        members.len(),
+        3,
+        "the restored cluster names etcd1: {members:?}"
+    );
     // Written to the restored cluster while etcd1 is away: kept through the next run.
     lab.put_keys("/meanwhile/", 30).unwrap();
     let pids: Vec<_> = ["etcd2", "etcd3"]
@@ -302,7 +311,11 @@ fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_write
     lab.revive_host("etcd1").unwrap();
     let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
     assert!(run.ok(), "{}", run.describe());
-    assert!(run.stdout.contains("data dirs to restore: etcd1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("data dirs to restore: etcd1"),
+        "{}",
+        run.stdout
+    );
     for h in ["etcd1", "etcd2", "etcd3"] {
         assert!(lab.is_healthy(h).unwrap(), "{h}");
     }
