@@ -93,12 +93,8 @@ fi
 ip() { sed -n "s/^$2 .*ansible_host=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
 url() { echo "https://$(ip "$1" "$2"):2379"; }
 peer() { echo "https://$(ip "$1" "$2"):2380"; }
-ctl() { # ctl DIR ENDPOINT ARGS...: etcdctl on the controller with the lab's client certificate
-    local dir=$1 ep=$2; shift 2
-    ETCDCTL_API=3 etcdctl --endpoints "$ep" --cacert "$dir/client/ca.crt" --cert "$dir/client/client.crt" \
-        --key "$dir/client/client.key" "$@"
-}
-healthy() { until ctl "$1" "$2" endpoint health >/dev/null 2>&1; do sleep 0.1; done; }
+# shellcheck source=scripts/bench-etcdctl.sh
+. scripts/bench-etcdctl.sh
 count() { ctl "$1" "$(url "$1" etcd3)" get /bench/ --prefix --limit 1 -w json | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || echo "?"; }
 on() { # on DIR HOST COMMAND: one ssh round trip, as Ansible logs in (ControlPersist)
     local dir=$1 host=$2; shift 2
@@ -132,7 +128,7 @@ recover() { # recover DIR LOG ARGS...: restore-quorum.yml; its ms
 }
 
 shell_recovery() {
-    local dir=$1 e3 h out id cluster
+    local dir=$1 e3 h
     e3=$(url "$dir" etcd3)
     on "$dir" etcd3 'systemctl stop etcd && cp -a /var/lib/etcd /var/lib/etcd.before-restore'
     on "$dir" etcd3 'echo ETCD_FORCE_NEW_CLUSTER=true >> /etc/etcd/etcd.conf && systemctl reset-failed etcd; systemctl start --no-block etcd'
@@ -142,14 +138,11 @@ shell_recovery() {
     healthy "$dir" "$e3"
     for h in etcd1 etcd2; do
         on "$dir" "$h" 'mv /var/lib/etcd /var/lib/etcd.aside && install -d -m 0700 -o etcd -g etcd /var/lib/etcd'
-        # etcd refuses adds until its leader has seen every member for 5 s.
-        until out=$(ctl "$dir" "$e3" member add "$h" --learner --peer-urls="$(peer "$dir" "$h")" 2>/dev/null); do sleep 0.3; done
-        cluster=$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')
-        id=$(echo "$out" | sed -n 's/^Member \([0-9a-f]*\) added.*/\1/p')
-        on "$dir" "$h" "sed -i -e 's|^ETCD_INITIAL_CLUSTER=.*|ETCD_INITIAL_CLUSTER=$cluster|' \
+        add_learner "$dir" "$e3" "$h" "$(peer "$dir" "$h")"
+        on "$dir" "$h" "sed -i -e 's|^ETCD_INITIAL_CLUSTER=.*|ETCD_INITIAL_CLUSTER=$LEARNER_CLUSTER|' \
             -e 's|^ETCD_INITIAL_CLUSTER_STATE=.*|ETCD_INITIAL_CLUSTER_STATE=existing|' /etc/etcd/etcd.conf \
             && systemctl reset-failed etcd; systemctl start --no-block etcd"
-        until ctl "$dir" "$e3" member promote "$id" >/dev/null 2>&1; do sleep 0.3; done
+        promote "$dir" "$e3" "$LEARNER_ID"
         healthy "$dir" "$(url "$dir" "$h")"
     done
 }

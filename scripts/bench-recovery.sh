@@ -26,14 +26,10 @@ broken_lab() {
     echo "$dir"
 }
 
-ctl() { # ctl DIR ENDPOINT ARGS...: etcdctl with the lab's client certificate
-    local dir=$1 ep=$2; shift 2
-    ETCDCTL_API=3 etcdctl --endpoints "$ep" --cacert "$dir/client/ca.crt" --cert "$dir/client/client.crt" \
-        --key "$dir/client/client.key" "$@"
-}
+# shellcheck source=scripts/bench-etcdctl.sh
+. scripts/bench-etcdctl.sh
 url() { sed -n "s/^$2 .*etcd_client_url=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
 peer() { sed -n "s/^$2 .*etcd_peer_url=\([^ ]*\).*/\1/p" "$1/hosts.ini" | head -1; }
-healthy() { until ctl "$1" "$2" endpoint health >/dev/null 2>&1; do sleep 0.1; done; }
 conf() { echo "$1/hosts/$2/etc/etcd/etcd.conf"; }
 setenv() { # setenv FILE KEY VALUE: replace or append KEY=VALUE
     if grep -q "^$2=" "$1"; then sed -i "s|^$2=.*|$2=$3|" "$1"; else echo "$2=$3" >> "$1"; fi
@@ -62,16 +58,13 @@ shell_recovery() {
     "$LAB" start --dir "$dir" etcd3 >/dev/null
     healthy "$dir" "$e3"
     for h in etcd1 etcd2; do
-        local data=$dir/hosts/$h/var/lib/etcd out id cluster
+        local data=$dir/hosts/$h/var/lib/etcd
         mv "$data" "$data.aside" && mkdir -m 0700 "$data"
-        # etcd refuses adds until its leader has seen every member for 5 s.
-        until out=$(ctl "$dir" "$e3" member add "$h" --learner --peer-urls="$(peer "$dir" "$h")" 2>/dev/null); do sleep 0.3; done
-        cluster=$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')
-        id=$(echo "$out" | sed -n 's/^Member \([0-9a-f]*\) added.*/\1/p')
-        setenv "$(conf "$dir" "$h")" ETCD_INITIAL_CLUSTER "$cluster"
+        add_learner "$dir" "$e3" "$h" "$(peer "$dir" "$h")"
+        setenv "$(conf "$dir" "$h")" ETCD_INITIAL_CLUSTER "$LEARNER_CLUSTER"
         setenv "$(conf "$dir" "$h")" ETCD_INITIAL_CLUSTER_STATE existing
         start_etcd "$dir" "$h"
-        until ctl "$dir" "$e3" member promote "$id" >/dev/null 2>&1; do sleep 0.3; done
+        promote "$dir" "$e3" "$LEARNER_ID"
         healthy "$dir" "$(url "$dir" "$h")"
     done
 }
