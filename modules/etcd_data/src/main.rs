@@ -500,6 +500,14 @@ fn copied(m: &Module) -> Result<Response, Failure> {
                 src.display()
             )));
         }
+        // A copy made inside what it copies would copy itself without end.
+        if backup_dir.starts_with(src) {
+            return Err(Failure::new(format!(
+                "backup_dir {} is inside {}, which it would hold a copy of; nothing was copied",
+                backup_dir.display(),
+                src.display()
+            )));
+        }
     }
     let pairs: Vec<(PathBuf, PathBuf)> = sources
         .into_iter()

@@ -453,4 +453,11 @@ fn copied_backs_up_data_wal_and_config_once_and_redoes_a_cut_copy() {
     )
     .err();
     assert!(e.contains("backup_dir"), "{e}");
+    let inside = config.join("backup");
+    let e = copy(&dir, None, &config, &inside, false).err();
+    assert!(
+        e.contains("is inside") && e.contains("nothing was copied"),
+        "{e}"
+    );
+    assert!(!inside.exists());
 }
