@@ -16,6 +16,16 @@ fn save_snapshot(lab: &Lab, path: &std::path::Path) {
     assert_eq!(v["failed"], json!(false), "{v}");
 }
 
+/// `held` keys under /snap/, a snapshot of them, then `after` keys under /after/ that it does
+/// not hold: the `-e` argument that names the snapshot to restore-snapshot.yml.
+fn snapshot_then_more(lab: &Lab, held: usize, after: usize) -> String {
+    lab.put_keys("/snap/", held).unwrap();
+    let snap = lab.dir().join("snapshot.db");
+    save_snapshot(lab, &snap);
+    lab.put_keys("/after/", after).unwrap();
+    format!("etcd_snapshot_file={}", snap.display())
+}
+
 fn data_dirs(lab: &Lab) -> Vec<Vec<String>> {
     lab.hosts()
         .iter()
@@ -49,19 +59,14 @@ fn apiserver_events(lab: &Lab, host: &str) -> Vec<String> {
 fn cluster_returns_to_exactly_what_the_snapshot_held() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();
-    lab.put_keys("/snap/", 1000).unwrap();
-    let snap = lab.dir().join("snapshot.db");
-    save_snapshot(&lab, &snap);
+    // Keys written after the snapshot must vanish, keys deleted after it must come back.
+    let file_arg = snapshot_then_more(&lab, 1000, 100);
     let ids_before: Vec<u64> = lab.member_ids();
-
-    // After the snapshot: new keys (must vanish) and deleted keys (must come back).
-    lab.put_keys("/after/", 100).unwrap();
     for i in 0..10 {
         let out = lab.etcdctl(["del", &lab::key_name("/snap/", i)]).unwrap();
         assert!(out.status.success());
     }
     assert_eq!(lab.count_keys("/snap/").unwrap(), 990);
-    let file_arg = format!("etcd_snapshot_file={}", snap.display());
 
     let dirs = data_dirs(&lab);
     let run = ansible::playbook(
@@ -166,11 +171,7 @@ fn a_mounted_data_dir_is_restored_in_place() {
         std::time::Duration::from_secs(30),
     )
     .expect("the moved disk serves");
-    lab.put_keys("/snap/", 100).unwrap();
-    let snap = lab.dir().join("snapshot.db");
-    save_snapshot(&lab, &snap);
-    lab.put_keys("/after/", 10).unwrap();
-    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+    let file_arg = snapshot_then_more(&lab, 100, 10);
     let run = ansible::playbook(
         &lab.inventory_path(),
         "playbooks/restore-snapshot.yml",
@@ -206,11 +207,7 @@ fn a_mounted_data_dir_is_restored_in_place() {
 fn cut_then_rerun(task: &str) {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();
-    lab.put_keys("/snap/", 500).unwrap();
-    let snap = lab.dir().join("snapshot.db");
-    save_snapshot(&lab, &snap);
-    lab.put_keys("/after/", 100).unwrap();
-    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+    let file_arg = snapshot_then_more(&lab, 500, 100);
     let play = "playbooks/restore-snapshot.yml";
 
     let cut = ansible::playbook_cut_after(&inv, play, &["-e", &file_arg], task);
@@ -268,11 +265,7 @@ fn a_restore_cut_while_data_dirs_are_restored_is_finished_by_the_next_run() {
 fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_writes() {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     let inv = lab.inventory_path();
-    lab.put_keys("/snap/", 200).unwrap();
-    let snap = lab.dir().join("snapshot.db");
-    save_snapshot(&lab, &snap);
-    lab.put_keys("/after/", 50).unwrap();
-    let file_arg = format!("etcd_snapshot_file={}", snap.display());
+    let file_arg = snapshot_then_more(&lab, 200, 50);
     lab.kill_host("etcd1").unwrap();
 
     let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);

@@ -28,7 +28,7 @@ pub fn impossible(
     members: &[MemberInfo],
     refused: &BTreeSet<u64>,
 ) -> Option<String> {
-    if leaders.is_empty() || leaders.iter().any(|l| *l != 0) {
+    if !no_leader_anywhere(leaders) {
         return None;
     }
     let voting: Vec<&MemberInfo> = members.iter().filter(|m| !m.is_learner).collect();
@@ -61,10 +61,19 @@ pub fn impossible(
     ))
 }
 
-/// Tries the proof every POLL until `conn`'s timeout: Some(reason) once it holds.
+/// Some member answered, and none that answered sees a leader (a member that still sees one,
+/// or none that answers, is no proof).
+fn no_leader_anywhere(leaders: &[u64]) -> bool {
+    !leaders.is_empty() && leaders.iter().all(|l| *l == 0)
+}
+
+/// Tries the proof every POLL until `conn`'s timeout: Some(reason) once it holds. It starts
+/// after one POLL: a cluster with quorum answers the health reads within milliseconds, and the
+/// proof's own connections would then be work thrown away, on every try of etcd_health's wait.
 pub async fn prove(conn: &ConnOpts, endpoints: &[String]) -> Option<String> {
     let deadline = Instant::now() + conn.timeout;
     let step = conn.timeout.min(STEP);
+    tokio::time::sleep(POLL).await;
     let clients: Vec<Client> = join_all(endpoints.iter().map(|e| {
         let quick = ConnOpts {
             timeout: step,
@@ -96,8 +105,8 @@ async fn try_once(clients: &[Client], step: Duration) -> Option<String> {
     }))
     .await;
     let leaders: Vec<u64> = answers.iter().flatten().copied().collect();
-    // Asked again later: a member that still sees a leader, or none that answers, is no proof.
-    if leaders.is_empty() || leaders.iter().any(|l| *l != 0) {
+    // Asked again later, without the member list and peer checks.
+    if !no_leader_anywhere(&leaders) {
         return None;
     }
     let answering = clients

@@ -46,7 +46,7 @@ pub struct Moved {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AsideError {
-    /// An etcd has the WAL open: its locks are held.
+    /// An etcd has the WAL open: its locks are held. The caller says what it left undone.
     Busy {
         dir: PathBuf,
         file: PathBuf,
@@ -69,7 +69,7 @@ impl std::fmt::Display for AsideError {
         match self {
             AsideError::Busy { dir, file, pid } => write!(
                 f,
-                "an etcd still runs on {}: {} is locked{}; stop it first (nothing was moved)",
+                "an etcd still runs on {}: {} is locked{}; stop it first",
                 dir.display(),
                 file.display(),
                 if *pid > 0 {
@@ -374,19 +374,13 @@ mod tests {
 
     #[test]
     fn an_open_wal_refuses_the_move() {
-        extern "C" {
-            fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
-        }
-        use std::os::fd::AsRawFd;
         let t = Tmp::new("busy");
         let d = t.0.join("etcd");
         fs::create_dir_all(d.join("member/wal")).unwrap();
         let wal = d.join("member/wal/0000000000000000-0000000000000000.wal");
         fs::write(&wal, b"x").unwrap();
         assert!(refuse_if_open(&[&d]).is_ok());
-        let f = fs::File::open(&wal).unwrap();
-        // SAFETY: a valid open fd; LOCK_EX | LOCK_NB.
-        assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+        let f = modtest::hold_lock(&wal);
         let e = refuse_if_open(&[&d]).unwrap_err().to_string();
         assert!(
             e.contains("an etcd still runs on") && e.contains("0000.wal is locked by pid"),

@@ -82,18 +82,12 @@ mod tests {
 
     #[test]
     fn a_lock_this_process_holds_is_found_and_an_unlocked_file_has_none() {
-        extern "C" {
-            fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
-        }
-        use std::os::fd::AsRawFd;
         let dir = std::env::temp_dir().join(format!("etcd-datadir-locks-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let (a, b) = (dir.join("a.wal"), dir.join("b.wal"));
         fs::write(&a, b"x").unwrap();
         fs::write(&b, b"x").unwrap();
-        let f = fs::File::open(&a).unwrap();
-        // SAFETY: a valid open fd; LOCK_EX | LOCK_NB.
-        assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+        let f = modtest::hold_lock(&a);
         let held = held_on(&[&a, &b]);
         assert_eq!(held.len(), 1, "{held:?}");
         assert_eq!(held[0].ino, fs::metadata(&a).unwrap().ino());

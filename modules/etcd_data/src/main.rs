@@ -356,6 +356,13 @@ fn dirs_and_label(m: &Module) -> Result<(PathBuf, Option<PathBuf>, String), Fail
     Ok((data_dir, wal_dir, label))
 }
 
+/// Refuses while an etcd holds a lock on a WAL file in these dirs, saying what was `undone`.
+fn refuse_if_running(data_dir: &Path, wal_dir: Option<&Path>, undone: &str) -> Result<(), Failure> {
+    let dirs: Vec<&Path> = std::iter::once(data_dir).chain(wal_dir).collect();
+    aside::refuse_if_open(&dirs)
+        .map_err(|e| Failure::new(format!("{e} ({undone})")).with("data_dir", data_dir))
+}
+
 /// etcd must be stopped: a lock held on a WAL file there refuses the task before anything moves.
 fn emptied(m: &Module) -> Result<Response, Failure> {
     let p = &m.params;
@@ -365,7 +372,7 @@ fn emptied(m: &Module) -> Result<Response, Failure> {
         .chain(wal_dir.as_deref())
         .collect();
     let fail = |e: aside::AsideError| Failure::new(e.to_string()).with("data_dir", &data_dir);
-    aside::refuse_if_open(&dirs).map_err(fail)?;
+    refuse_if_running(&data_dir, wal_dir.as_deref(), "nothing was moved")?;
     let owner = match p.str("owner").filter(|o| !o.is_empty()) {
         Some(user) => Some(
             owner::resolve(user, p.str("group").filter(|g| !g.is_empty())).map_err(Failure::new)?,
@@ -480,15 +487,7 @@ fn copied(m: &Module) -> Result<Response, Failure> {
     let p = &m.params;
     let (data_dir, wal_dir, label) = dirs_and_label(m)?;
     let backup_dir = p.path("backup_dir").unwrap_or_default();
-    let locked: Vec<&Path> = std::iter::once(data_dir.as_path())
-        .chain(wal_dir.as_deref())
-        .collect();
-    aside::refuse_if_open(&locked).map_err(|e| {
-        Failure::new(
-            e.to_string()
-                .replace("nothing was moved", "nothing was copied"),
-        )
-    })?;
+    refuse_if_running(&data_dir, wal_dir.as_deref(), "nothing was copied")?;
     let config_dir = p.path("config_dir").filter(|c| !c.as_os_str().is_empty());
     let mut sources = vec![("data", data_dir.clone())];
     sources.extend(wal_dir.map(|w| ("wal", w)));

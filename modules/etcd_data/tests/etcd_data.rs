@@ -262,16 +262,10 @@ fn emptied_sets_the_data_and_a_separate_wal_aside_once_and_check_mode_moves_noth
 
 #[test]
 fn emptied_refuses_an_open_wal_a_bad_label_and_an_unknown_owner_moving_nothing() {
-    extern "C" {
-        fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
-    }
-    use std::os::fd::AsRawFd;
     let tmp = TempDir::new("etcd-data-emptied-refused");
     let dir = data_dir(&tmp, "etcd", 0x8e9e05c52164694d, 7, false);
     let wal = dir.join("member/wal/0000000000000000-0000000000000000.wal");
-    let f = fs::File::open(&wal).unwrap();
-    // SAFETY: a valid open fd; LOCK_EX | LOCK_NB, as etcd's fallback lock.
-    assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+    let f = modtest::hold_lock(&wal);
     let e = empty(&dir, None, false).err();
     assert!(
         e.contains("an etcd still runs on") && e.contains("stop it first"),
@@ -372,10 +366,6 @@ fn copy(dir: &Path, wal: Option<&Path>, config: &Path, backup: &Path, check: boo
 
 #[test]
 fn copied_backs_up_data_wal_and_config_once_and_redoes_a_cut_copy() {
-    extern "C" {
-        fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
-    }
-    use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
     let tmp = TempDir::new("etcd-data-copied");
     let dir = data_dir(&tmp, "etcd", 0x8e9e05c52164694d, 7, false);
@@ -430,9 +420,7 @@ fn copied_backs_up_data_wal_and_config_once_and_redoes_a_cut_copy() {
     );
 
     // A running member's data is no consistent copy: refused, nothing copied.
-    let f = fs::File::open(dir.join("member/wal/0000000000000000-0000000000000000.wal")).unwrap();
-    // SAFETY: a valid open fd; LOCK_EX | LOCK_NB, as etcd's fallback lock.
-    assert_eq!(unsafe { flock(f.as_raw_fd(), 2 | 4) }, 0);
+    let f = modtest::hold_lock(&dir.join("member/wal/0000000000000000-0000000000000000.wal"));
     let other = tmp.join("other");
     let e = copy(&dir, None, &config, &other, false).err();
     assert!(

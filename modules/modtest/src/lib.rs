@@ -104,6 +104,25 @@ pub fn snapshot(p: &Path) -> (Vec<u8>, SystemTime) {
     (fs::read(p).unwrap(), mtime(p))
 }
 
+/// `path` opened and locked as etcd locks its WAL files (flock LOCK_EX | LOCK_NB), for as long
+/// as the returned file lives: what a running member looks like to the modules that must not
+/// touch its data.
+pub fn hold_lock(path: &Path) -> fs::File {
+    extern "C" {
+        fn flock(fd: std::ffi::c_int, op: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(path).unwrap();
+    // SAFETY: a valid open fd; LOCK_EX | LOCK_NB, as etcd's fallback lock.
+    assert_eq!(
+        unsafe { flock(f.as_raw_fd(), 2 | 4) },
+        0,
+        "locking {}",
+        path.display()
+    );
+    f
+}
+
 pub fn running_as_root() -> bool {
     let dir = TempDir::new("root");
     let probe = dir.join("probe");
