@@ -164,7 +164,7 @@ pub fn playbook_cut_after(inventory: &Path, playbook: &str, extra: &[&str], task
 }
 
 /// [`playbook_cut_after`], cut only once `task` has reported on `host` (when given): a task
-/// file included at several points of a play (etcd-start.yml) is told apart by where it runs.
+/// file included at several points of a play (etcd-start-systemd.yml) is told apart by where it runs.
 pub fn playbook_cut_after_on(
     inventory: &Path,
     playbook: &str,
