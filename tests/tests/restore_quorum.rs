@@ -610,6 +610,47 @@ fn a_run_cut_after_the_survivors_backup_is_finished_by_the_next() {
     );
 }
 
+/// A run cut in the middle of the survivor's backup leaves an unfinished copy under its own
+/// label (as etcd_datadir::copy makes one, renamed only when whole): the next run, under a label
+/// of its own, makes a whole backup, finishes the restore and removes the unfinished copy,
+/// which no run would ever finish and which holds a data dir's worth of the survivor's disk.
+#[test]
+fn a_run_cut_mid_backup_is_finished_and_its_unfinished_copy_removed() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    lose_quorum(&lab);
+    let task = "Stop the etcd unit";
+    let cut = ansible::playbook_cut_after_on(&lab.inventory_path(), PLAY, &[], task, Some("etcd3"));
+    assert_eq!(
+        cut.code, -9,
+        "the run ended before {task:?}:\n{}",
+        cut.stdout
+    );
+    let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
+    let unfinished = backups.join("data-before-restore-20261204T000000Z.partial");
+    std::fs::create_dir_all(unfinished.join("member/snap")).unwrap();
+    std::fs::write(unfinished.join("member/snap/db"), b"half a db").unwrap();
+
+    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_whole(
+        &lab,
+        &[
+            ("/restore/", (KEYS / 2) as u64),
+            ("/late/", (KEYS / 2) as u64),
+        ],
+    );
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("data-before-restore-"))
+            && !names.iter().any(|n| n.ends_with(".partial")),
+        "{}: {names:?}",
+        backups.display()
+    );
+}
+
 #[test]
 fn a_run_cut_after_commit_synced_is_finished_by_the_next() {
     cut_then_rerun(

@@ -1,8 +1,9 @@
 //! A stopped member's directories copied whole before something rewrites them (the survivor's
 //! data before force-new-cluster): modes, owners and modification times kept, symlinks kept
 //! as symlinks, every file synced. The copy is made under `<dest>.partial` and renamed into
-//! place last, so a run cut mid-copy never leaves a `<dest>` that looks complete; the next run
-//! finds the partial copy, removes it (it is ours, never the original) and copies again.
+//! place last, so a run cut mid-copy never leaves a `<dest>` that looks complete; the next try
+//! under the same name finds the partial copy, removes it (it is ours, never the original) and
+//! copies again, and one under a new name removes it through `unfinished`.
 
 use std::fs::{self, File};
 use std::io;
@@ -39,6 +40,39 @@ pub fn partial_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
+/// The unfinished copies in `dir` whose names start with `prefix` (`data-`, say): what runs cut
+/// mid-copy left under labels of their own, which no later run would finish or remove. Each
+/// may hold a data dir's worth of disk.
+pub fn unfinished(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, CopyError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(err("listing", dir)(e)),
+    };
+    let mut found = Vec::new();
+    for e in entries {
+        let e = e.map_err(err("listing", dir))?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) && name.ends_with(".partial") {
+            found.push(e.path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Removes an unfinished copy (a tree, or a file when the source was one).
+pub fn remove_unfinished(partial: &Path) -> Result<(), CopyError> {
+    let md = fs::symlink_metadata(partial).map_err(err("reading", partial))?;
+    if md.is_dir() {
+        fs::remove_dir_all(partial)
+    } else {
+        fs::remove_file(partial)
+    }
+    .map_err(err("removing the unfinished copy", partial))
+}
+
 /// Copies `src` to `dest` unless `dest` exists (a complete copy from an earlier try): true
 /// when it copied.
 pub fn copy_once(src: &Path, dest: &Path) -> Result<bool, CopyError> {
@@ -47,7 +81,7 @@ pub fn copy_once(src: &Path, dest: &Path) -> Result<bool, CopyError> {
     }
     let partial = partial_path(dest);
     if fs::symlink_metadata(&partial).is_ok() {
-        fs::remove_dir_all(&partial).map_err(err("removing the unfinished copy", &partial))?;
+        remove_unfinished(&partial)?;
     }
     copy_tree(src, &partial)?;
     fs::rename(&partial, dest).map_err(err("renaming the finished copy to", dest))?;
@@ -183,6 +217,48 @@ mod tests {
         assert!(!partial.exists());
         fs::set_permissions(src.join("member/wal"), fs::Permissions::from_mode(0o700)).unwrap();
         fs::set_permissions(dest.join("member/wal"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn unfinished_copies_are_found_by_kind_and_removed_whole() {
+        let root = scratch("unfinished");
+        assert!(unfinished(&root.join("absent"), "data-")
+            .unwrap()
+            .is_empty());
+        let tree = root.join("data-before-restore-1.partial");
+        fs::create_dir_all(tree.join("member/wal")).unwrap();
+        fs::write(tree.join("member/wal/x.wal"), b"half").unwrap();
+        fs::set_permissions(tree.join("member/wal"), fs::Permissions::from_mode(0o500)).unwrap();
+        let file = root.join("data-before-restore-0.partial");
+        fs::write(&file, b"half a file").unwrap();
+        // Kept: a finished copy, another kind's unfinished one, a name of someone else's.
+        for keep in [
+            "data-before-restore-2",
+            "wal-before-restore-1.partial",
+            "mydata-1.partial",
+        ] {
+            fs::create_dir_all(root.join(keep)).unwrap();
+        }
+        let found = unfinished(&root, "data-").unwrap();
+        assert_eq!(found, [file.clone(), tree.clone()]);
+        for p in &found {
+            remove_unfinished(p).unwrap();
+        }
+        assert!(!tree.exists() && !file.exists());
+        let mut left: Vec<String> = fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "data-before-restore-2",
+                "mydata-1.partial",
+                "wal-before-restore-1.partial"
+            ]
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 

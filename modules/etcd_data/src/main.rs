@@ -76,10 +76,13 @@ fn spec() -> ModuleSpec {
                 symlinks kept, every file synced. Each is copied under \
                 C(<name>.partial) and renamed when complete, so a run cut mid-copy \
                 leaves no copy that looks whole: the next run with the same I(label) \
-                copies it again, and one already complete is left as it is. Refused, \
+                copies it again, and one already complete is left as it is. Unfinished \
+                copies of the same kinds that runs under other labels left \
+                (C(data-*.partial), ...) are removed when copying: nothing would ever \
+                finish them, and each may hold a data dir's worth of disk. Refused, \
                 with nothing copied, while a process holds a lock on a WAL file there \
                 (a copy of a running member is not consistent). C(copied) lists what \
-                was copied where.",
+                was copied where, C(removed_unfinished) the unfinished copies removed.",
             )
             .default("inspected")
             .choices(["inspected", "ranked", "commit_synced", "emptied", "copied"])
@@ -508,6 +511,7 @@ fn copied(m: &Module) -> Result<Response, Failure> {
             )));
         }
     }
+    let kinds: Vec<&str> = sources.iter().map(|(kind, _)| *kind).collect();
     let pairs: Vec<(PathBuf, PathBuf)> = sources
         .into_iter()
         .map(|(kind, src)| (src, backup_dir.join(format!("{kind}-{label}"))))
@@ -533,13 +537,40 @@ fn copied(m: &Module) -> Result<Response, Failure> {
         return Ok(Response::new()
             .changed(false)
             .msg(format!("already copied into {}", backup_dir.display()))
-            .set("copied", Vec::<serde_json::Value>::new()));
+            .set("copied", Vec::<serde_json::Value>::new())
+            .set("removed_unfinished", Vec::<PathBuf>::new()));
     }
+    let mut stale = Vec::new();
+    for kind in &kinds {
+        stale.extend(
+            etcd_datadir::copy::unfinished(&backup_dir, &format!("{kind}-"))
+                .map_err(|e| Failure::new(format!("looking for unfinished copies: {e}")))?,
+        );
+    }
+    let removing = |verb: &str| match stale.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; {verb} the unfinished copies earlier runs left: {}",
+            stale
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     if m.check_mode() {
         return Ok(Response::new()
             .changed(true)
-            .msg(format!("would copy {}", say(&todo)))
-            .set("copied", listed(&todo)));
+            .msg(format!(
+                "would copy {}{}",
+                say(&todo),
+                removing("would remove")
+            ))
+            .set("copied", listed(&todo))
+            .set("removed_unfinished", &stale));
+    }
+    for p in &stale {
+        etcd_datadir::copy::remove_unfinished(p).map_err(|e| Failure::new(e.to_string()))?;
     }
     if std::fs::symlink_metadata(&backup_dir).is_err() {
         std::fs::DirBuilder::new()
@@ -554,6 +585,7 @@ fn copied(m: &Module) -> Result<Response, Failure> {
     }
     Ok(Response::new()
         .changed(true)
-        .msg(format!("copied {}", say(&todo)))
-        .set("copied", listed(&todo)))
+        .msg(format!("copied {}{}", say(&todo), removing("removed")))
+        .set("copied", listed(&todo))
+        .set("removed_unfinished", &stale))
 }

@@ -394,8 +394,30 @@ fn copied_backs_up_data_wal_and_config_once_and_redoes_a_cut_copy() {
     // A copy a cut left behind half done is not taken for a backup.
     let cut = backup.join("data-before-restore-T1.partial");
     fs::create_dir_all(cut.join("member")).unwrap();
+    // Nor are those of runs cut under other labels kept (nothing would finish them); their
+    // finished copies are.
+    let older = backup.join("config-before-restore-T0.partial");
+    fs::create_dir_all(&older).unwrap();
+    let finished = backup.join("data-before-restore-T0");
+    fs::create_dir_all(&finished).unwrap();
+    let r = copy(&dir, Some(&wal), &config, &backup, true).ok();
+    assert!(
+        r.msg()
+            .contains("would remove the unfinished copies earlier runs left")
+            && older.exists()
+            && cut.exists(),
+        "{}",
+        r.json
+    );
     let r = copy(&dir, Some(&wal), &config, &backup, false).ok();
     assert!(r.changed(), "{}", r.json);
+    assert_eq!(
+        r.json["removed_unfinished"],
+        json!([cut, older]),
+        "{}",
+        r.json
+    );
+    assert!(!older.exists() && finished.exists());
     assert_eq!(
         fs::read(backup.join("data-before-restore-T1/member/snap/db")).unwrap(),
         db
