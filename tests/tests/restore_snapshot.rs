@@ -323,3 +323,50 @@ fn a_dead_first_host_is_restored_once_it_answers_and_the_others_keep_their_write
     assert_eq!(lab.count_keys("/meanwhile/").unwrap(), 30);
     assert_eq!(lab.count_keys("/snap/").unwrap(), 200);
 }
+
+/// A dead host nothing names: its machine is down, no member runs there any more (removed from
+/// the cluster while it stays in [etcd]) and the inventory gives it no etcd_name or
+/// etcd_peer_url. The restored cluster's initial cluster could not name it, so the run is
+/// refused before any member is stopped: data dirs, pids and the writes since the snapshot stay.
+#[test]
+fn a_dead_host_nothing_names_is_refused_and_nothing_is_changed() {
+    let lab = Lab::up(LabOptions::machines()).expect("lab up");
+    let inv = lab.inventory_path();
+    let file_arg = snapshot_then_more(&lab, 100, 20);
+    let id = lab
+        .member_list()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "etcd1")
+        .expect("etcd1 is a member")
+        .id;
+    lab.kill_host("etcd1").unwrap();
+    let out = lab
+        .etcdctl(["member", "remove", &format!("{id:x}")])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let dirs = data_dirs(&lab);
+    let pids: Vec<_> = ["etcd2", "etcd3"]
+        .iter()
+        .map(|h| lab.pid(h).unwrap().expect("runs"))
+        .collect();
+
+    let run = ansible::playbook(&inv, "playbooks/restore-snapshot.yml", &["-e", &file_arg]);
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(
+        run.stdout
+            .contains("etcd1 did not answer, and neither the inventory"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Nothing was changed"), "{}", run.stdout);
+    assert_eq!(run.total("changed"), 0, "{}", run.stdout);
+    assert_eq!(data_dirs(&lab), dirs);
+    let again: Vec<_> = ["etcd2", "etcd3"]
+        .iter()
+        .map(|h| lab.pid(h).unwrap().expect("runs"))
+        .collect();
+    assert_eq!(again, pids);
+    assert_eq!(lab.count_keys("/after/").unwrap(), 20);
+    assert_eq!(lab.member_list().unwrap().len(), 2);
+}
