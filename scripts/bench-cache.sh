@@ -110,13 +110,17 @@ broken_lab() {
     break_lab "$dir"
     echo "$dir"
 }
-# bytes LOG: what -vvv says was sent: a plain PUT of AnsiballZ_<module>, or a cache store.
+# bytes LOG: what -vvv says was sent: a plain PUT of AnsiballZ_<module> (the whole binary), or
+# a cache store (the bytes it says it sent, gzip-compressed where the host has gzip).
 bytes() {
     local total=0 n m
     while read -r m; do
-        total=$((total + $(stat -c %s "$LIB/$m")))
+        case $m in
+            sent:*) total=$((total + ${m#sent:})) ;;
+            *) total=$((total + $(stat -c %s "$LIB/$m"))) ;;
+        esac
     done < <(sed -n -e 's/.*PUT .* TO .*AnsiballZ_\([a-z_]*\).*/\1/p' \
-                    -e 's/.*etcd-ops module cache: uploading \([a-z_]*\) .*/\1/p' "$1")
+                    -e 's/.*etcd-ops module cache: uploading [a-z_]* (.*; \([0-9]*\) bytes sent.*/sent:\1/p' "$1")
     n=$(grep -c -e 'PUT .*AnsiballZ_' -e 'etcd-ops module cache: uploading' "$1" || true)
     echo "$n uploads, $total bytes ($(echo "scale=1; $total / 1048576" | bc) MiB)"
 }

@@ -11,7 +11,10 @@
 #      runs it with the arguments on stdin (`--args-stdin`, ansible-module's entry point);
 #   2. only when the binary is missing or does not match (a tampered or truncated file is removed
 #      and never run), sends it on stdin of a second command that stores it under its hash after
-#      checking the hash of what arrived, and runs step 1 again.
+#      checking the hash of what arrived, and runs step 1 again. It goes gzip-compressed (level 1)
+#      where the host has gzip: Ansible's ssh compresses with -C anyway, and a 7 MiB binary
+#      costs it 0.33 s raw against 0.10 s pre-compressed (0.09 s more on the controller, once
+#      per binary and run).
 #
 # Anything the cache cannot do falls back to Ansible's own path (ActionBase._execute_module, what
 # ansible.builtin.normal runs): async (its wrapper needs the args file), ANSIBLE_KEEP_REMOTE_FILES,
@@ -22,9 +25,11 @@
 # way, so a dry run stores nothing on the host.
 from __future__ import annotations
 
+import gzip
 import hashlib
 import inspect
 import json
+import os
 import re
 import shlex
 
@@ -94,22 +99,25 @@ f=$p/__FILE__
 """
 
 # Step 1: check the cached binary and run it, arguments on stdin. rc 126 is the shell's "could
-# not execute" (a noexec mount); the modules themselves exit 0 or 1.
+# not execute" (a noexec mount); the modules themselves exit 0 or 1. A miss or mismatch says
+# whether the host can take the upload gzip-compressed.
 _RUN = r"""
-[ -f "$f" ] || say miss
+gz() { command -v gzip >/dev/null 2>&1 && echo gzip; }
+[ -f "$f" ] || say miss "$(gz)"
 h=$(sha256sum < "$f" 2>&1) || say unusable "cannot read $f: $h"
 h=${h%% *}
-if [ "$h" != __SHA__ ]; then rm -f -- "$f"; say mismatch "$h"; fi
+if [ "$h" != __SHA__ ]; then rm -f -- "$f"; say mismatch "$h" "$(gz)"; fi
 __ENV__ "$f" --args-stdin
 r=$?
 [ $r != 126 ] || say noexec "$f could not be executed (a noexec mount?)"
 exit $r
 """
 
-# Step 2: store the binary arriving on stdin under its hash, atomically, once its hash is right.
+# Step 2: store the binary arriving on stdin (through __DECODE__) under its hash, atomically,
+# once its hash is right: a stream cut short or corrupted is refused like a wrong binary.
 _STORE = r"""
 t=$p/.part.$$
-e=$(cat > "$t" 2>&1) || { rm -f -- "$t"; say unusable "cannot write $t: $e"; }
+e=$(__DECODE__ > "$t" 2>&1) || { rm -f -- "$t"; say unusable "cannot store the upload in $t: $e"; }
 h=$(sha256sum < "$t")
 h=${h%% *}
 [ "$h" = __SHA__ ] || { rm -f -- "$t"; say unusable "upload arrived with sha256 $h"; }
@@ -123,6 +131,26 @@ say stored
 def _script(template, **values):
     # One pass, so a value (a path, the task's environment) is never substituted into again.
     return re.sub(r"__([A-Z_]+)__", lambda m: values[m.group(1).lower()], _PRELUDE + template)
+
+
+def _gzipped(data, sha):
+    """data gzip-compressed, made once per run and binary for every host: kept in Ansible's
+    per-run local tmp dir (as its own AnsiballZ cache is), shared by the task forks."""
+    path = os.path.join(C.DEFAULT_LOCAL_TMP, "etcd-ops-module-%s.gz" % sha)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        pass
+    packed = gzip.compress(data, compresslevel=1, mtime=0)
+    part = "%s.%d" % (path, os.getpid())
+    try:
+        with open(part, "wb") as f:
+            f.write(packed)
+        os.replace(part, path)  # whole or absent for the other forks
+    except OSError:
+        pass  # only a cache: the next upload compresses again
+    return packed
 
 
 class _Unusable(Exception):
@@ -236,17 +264,23 @@ class CachedModuleAction(ActionBase):
         self._refuse_tty_required(res)
         state, detail = self._marker(res)
         if state in ("miss", "mismatch"):
+            words = detail.split()
+            compress = words[-1:] == ["gzip"]
             if state == "mismatch":
                 warnings.append(
                     "etcd-ops module cache: the cached %s had sha256 %s, not %s: removed, not run, "
-                    "uploaded again" % (leaf, detail, sha)
+                    "uploaded again" % (leaf, words[0] if words else "?", sha)
                 )
             if self._task.check_mode:
                 display.vvv("etcd-ops module cache: %s not cached; check mode stores nothing" % leaf)
                 return None
-            display.vvv("etcd-ops module cache: uploading %s (%d bytes, sha256 %s)" % (leaf, len(data), sha))
-            store = _script(_STORE, create="1", **common)
-            stored = self._low_level_execute_command(store, sudoable=True, in_data=data)
+            payload = _gzipped(data, sha) if compress else data
+            display.vvv(
+                "etcd-ops module cache: uploading %s (%d bytes, sha256 %s; %d bytes sent%s)"
+                % (leaf, len(data), sha, len(payload), ", gzip" if compress else "")
+            )
+            store = _script(_STORE, create="1", decode="gzip -dc" if compress else "cat", **common)
+            stored = self._low_level_execute_command(store, sudoable=True, in_data=payload)
             s_state, s_detail = self._marker(stored)
             if s_state != "stored":
                 raise _Unusable(s_detail or self._describe(stored))

@@ -1,9 +1,10 @@
 //! The etcd-ops action plugins' module cache (playbooks/plugin_utils/etcd_ops_module_cache.py)
-//! on a machine reached over SSH: each binary is stored once under its sha256 and run from there;
-//! a changed binary is stored again; a tampered or truncated cached file is never run and is
-//! replaced; results in check, diff and no_log mode and under `environment:` are those of
-//! Ansible's plain path; a cache on a read-only, noexec or shared directory warns and runs the
-//! plain way; become runs the become user's cache, and sudo's requiretty takes the plain path.
+//! on a machine reached over SSH: each binary is stored once under its sha256 (sent
+//! gzip-compressed where the host has gzip, raw where not) and run from there; a changed binary
+//! is stored again; a tampered or truncated cached file is never run and is replaced; results in
+//! check, diff and no_log mode and under `environment:` are those of Ansible's plain path; a
+//! cache on a read-only, noexec or shared directory warns and runs the plain way; become runs
+//! the become user's cache, and sudo's requiretty takes the plain path.
 
 use lab::ansible::{self, library, Run};
 use lab::{Lab, LabOptions};
@@ -67,6 +68,21 @@ fn uploads(run: &Run, module: &str) -> usize {
         .count()
 }
 
+/// For each upload of `module` the plugin logged: the bytes it sent, and whether gzip-compressed.
+fn sent(run: &Run, module: &str) -> Vec<(u64, bool)> {
+    let start = format!("etcd-ops module cache: uploading {module} (");
+    run.stdout
+        .match_indices(&start)
+        .map(|(i, _)| {
+            let rest = &run.stdout[i + start.len()..];
+            let line = &rest[..rest.find(')').unwrap_or_else(|| panic!("{rest}"))];
+            let count = line.split("; ").nth(1).unwrap_or_else(|| panic!("{line}"));
+            let bytes = count.split(' ').next().unwrap().parse().unwrap();
+            (bytes, count.ends_with(", gzip"))
+        })
+        .collect()
+}
+
 fn ran_cached(run: &Run, module: &str) -> bool {
     run.stdout.contains(&format!(
         "etcd-ops module cache: ran {module} from the cache"
@@ -113,6 +129,12 @@ fn a_binary_is_uploaded_once_and_again_when_it_changes() {
     );
     assert_eq!(mode(&cached), 0o700);
     assert_eq!(mode(cached.parent().unwrap()), 0o700);
+    // Sent compressed (the host has gzip) and stored as the binary itself, as shown above.
+    let size = std::fs::metadata(&binary).unwrap().len();
+    let [(bytes, true)] = sent(&run, "etcd_conf")[..] else {
+        panic!("one gzip upload: {}", run.stdout)
+    };
+    assert!(bytes < size * 2 / 3, "{bytes} of {size} bytes sent");
 
     // Cached: nothing uploaded, the same result.
     let (again, run) = conf_read(&lab, &[]);
@@ -140,6 +162,25 @@ fn a_binary_is_uploaded_once_and_again_when_it_changes() {
     assert!(
         cached.is_file(),
         "the other version stays for whoever runs it"
+    );
+}
+
+/// A host without gzip takes the binary as it is.
+#[test]
+fn a_host_without_gzip_is_sent_the_binary_raw() {
+    let lab = machine_lab();
+    let m = lab.machine("etcd1").unwrap();
+    m.exec_ok(&["sh", "-c", "mv \"$(command -v gzip)\" /root/gzip.hidden"])
+        .unwrap();
+    let binary = library().join("etcd_conf");
+    let (v, run) = conf_read(&lab, &[]);
+    assert_read_the_conf(&v, &run);
+    let size = std::fs::metadata(&binary).unwrap().len();
+    assert_eq!(sent(&run, "etcd_conf"), [(size, false)], "{}", run.stdout);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read(cached_path(&lab, &binary)).unwrap(),
+        std::fs::read(&binary).unwrap()
     );
 }
 
