@@ -537,8 +537,9 @@ fn assert_whole(lab: &Lab, keys: &[(&str, u64)]) {
 /// restore-quorum.yml cut (its controller session lost) right after `task` reported (on `host`,
 /// when given), then run again: the re-run finishes the job, every host a healthy voting member
 /// with every key, and no force-new-cluster left behind to re-form the cluster at the next
-/// restart. `cut_left` checks that the cut left the lab where the test means it to.
-fn cut_then_rerun(task: &str, host: Option<&str>, cut_left: fn(&Lab)) {
+/// restart. `cut_left` checks that the cut left the lab where the test means it to (or adds to
+/// what it left); the lab is returned for more checks.
+fn cut_then_rerun(task: &str, host: Option<&str>, cut_left: fn(&Lab)) -> Lab {
     let lab = Lab::up(LabOptions::machines()).expect("lab up");
     lose_quorum(&lab);
     let cut = ansible::playbook_cut_after_on(&lab.inventory_path(), PLAY, &[], task, host);
@@ -579,6 +580,29 @@ fn cut_then_rerun(task: &str, host: Option<&str>, cut_left: fn(&Lab)) {
     )
     .expect("healthy after restarts");
     assert_eq!(lab.member_list().unwrap().len(), 3);
+    lab
+}
+
+/// Where the survivor (etcd3) keeps its backups before the re-forming.
+fn survivor_backups(lab: &Lab) -> std::path::PathBuf {
+    lab.host("etcd3").unwrap().root.join("var/backup/etcd")
+}
+
+/// The survivor's backup dir holds a whole copy of its data dir and no unfinished one.
+fn assert_whole_backup_only(lab: &Lab) {
+    let backups = survivor_backups(lab);
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        names.iter().any(|n| n.starts_with("data-before-restore-"))
+            && !names.iter().any(|n| n.ends_with(".partial")),
+        "no whole backup alone in {}: {names:?}",
+        backups.display()
+    );
 }
 
 /// Before the re-forming: etcd down everywhere (the stale member and one other were killed,
@@ -602,19 +626,7 @@ fn a_run_cut_after_the_survivors_backup_is_finished_by_the_next() {
         None,
         |lab| {
             every_etcd_down(lab);
-            let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
-            let names: Vec<String> = std::fs::read_dir(&backups)
-                .map(|d| {
-                    d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            assert!(
-                names.iter().any(|n| n.starts_with("data-before-restore-"))
-                    && !names.iter().any(|n| n.ends_with(".partial")),
-                "no whole backup in {}: {names:?}",
-                backups.display()
-            );
+            assert_whole_backup_only(lab);
         },
     );
 }
@@ -625,39 +637,12 @@ fn a_run_cut_after_the_survivors_backup_is_finished_by_the_next() {
 /// which no run would ever finish and which holds a data dir's worth of the survivor's disk.
 #[test]
 fn a_run_cut_mid_backup_is_finished_and_its_unfinished_copy_removed() {
-    let lab = Lab::up(LabOptions::machines()).expect("lab up");
-    lose_quorum(&lab);
-    let task = "Stop the etcd unit";
-    let cut = ansible::playbook_cut_after_on(&lab.inventory_path(), PLAY, &[], task, Some("etcd3"));
-    assert_eq!(
-        cut.code, -9,
-        "the run ended before {task:?}:\n{}",
-        cut.stdout
-    );
-    let backups = lab.host("etcd3").unwrap().root.join("var/backup/etcd");
-    let unfinished = backups.join("data-before-restore-20261204T000000Z.partial");
-    std::fs::create_dir_all(unfinished.join("member/snap")).unwrap();
-    std::fs::write(unfinished.join("member/snap/db"), b"half a db").unwrap();
-
-    let run = ansible::playbook(&lab.inventory_path(), PLAY, &[]);
-    assert!(run.ok(), "{}", run.describe());
-    assert_whole(
-        &lab,
-        &[
-            ("/restore/", (KEYS / 2) as u64),
-            ("/late/", (KEYS / 2) as u64),
-        ],
-    );
-    let names: Vec<String> = std::fs::read_dir(&backups)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        names.iter().any(|n| n.starts_with("data-before-restore-"))
-            && !names.iter().any(|n| n.ends_with(".partial")),
-        "{}: {names:?}",
-        backups.display()
-    );
+    let lab = cut_then_rerun("Stop the etcd unit", Some("etcd3"), |lab| {
+        let unfinished = survivor_backups(lab).join("data-before-restore-20261204T000000Z.partial");
+        std::fs::create_dir_all(unfinished.join("member/snap")).unwrap();
+        std::fs::write(unfinished.join("member/snap/db"), b"half a db").unwrap();
+    });
+    assert_whole_backup_only(&lab);
 }
 
 #[test]
