@@ -25,6 +25,7 @@
 # way, so a dry run stores nothing on the host.
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import inspect
@@ -135,22 +136,30 @@ def _script(template, **values):
 
 def _gzipped(data, sha):
     """data gzip-compressed, made once per run and binary for every host: kept in Ansible's
-    per-run local tmp dir (as its own AnsiballZ cache is), shared by the task forks."""
+    per-run local tmp dir (as its own AnsiballZ cache is), shared by the task forks. The forks
+    of one task (one per host) wait on a lock for the first to compress, instead of each
+    compressing the same 7 MiB on a controller that has fewer cores than hosts."""
     path = os.path.join(C.DEFAULT_LOCAL_TMP, "etcd-ops-module-%s.gz" % sha)
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        lock = open(path + ".lock", "ab")
     except OSError:
-        pass
-    packed = gzip.compress(data, compresslevel=1, mtime=0)
-    part = "%s.%d" % (path, os.getpid())
-    try:
-        with open(part, "wb") as f:
-            f.write(packed)
-        os.replace(part, path)  # whole or absent for the other forks
-    except OSError:
-        pass  # only a cache: the next upload compresses again
-    return packed
+        return gzip.compress(data, compresslevel=1, mtime=0)
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            pass
+        packed = gzip.compress(data, compresslevel=1, mtime=0)
+        part = "%s.%d" % (path, os.getpid())
+        try:
+            with open(part, "wb") as f:
+                f.write(packed)
+            os.replace(part, path)  # whole or absent, should the lock not hold
+        except OSError:
+            pass  # only a cache: the next upload compresses again
+        return packed
 
 
 class _Unusable(Exception):
