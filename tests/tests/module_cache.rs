@@ -2,9 +2,9 @@
 //! on a machine reached over SSH: each binary is stored once under its sha256 (sent
 //! gzip-compressed where the host has gzip, raw where not) and run from there; a changed binary
 //! is stored again; a tampered or truncated cached file is never run and is replaced; results in
-//! check, diff and no_log mode and under `environment:` are those of Ansible's plain path; a
-//! cache on a read-only, noexec or shared directory warns and runs the plain way; become runs
-//! the become user's cache, and sudo's requiretty takes the plain path.
+//! check, diff and no_log mode, under `environment:`, with `async` and `delegate_to` are those
+//! of Ansible's plain path; a cache on a read-only, noexec or shared directory warns and runs the
+//! plain way; become runs the become user's cache, and sudo's requiretty takes the plain path.
 
 use lab::ansible::{self, library, Run};
 use lab::{Lab, LabOptions};
@@ -332,16 +332,118 @@ fn check_diff_no_log_and_environment_results_match_the_plain_path() {
     );
 }
 
-/// Each task's result as the default callback prints it with `-v` in json format.
+/// Each task's result as the default callback prints it with `-v` in json format (indented
+/// from `-vvv` on; delegated ones too: `[etcd1 -> etcd2(address)]`).
 fn task_results(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .filter(|l| l.contains("[etcd1] => {") || l.contains("[etcd1]: FAILED! => {"))
-        .map(|l| {
-            let json = &l[l.find("=> ").unwrap() + 3..];
-            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {l}"))
-        })
-        .collect()
+    let mut at = 0;
+    let mut out = Vec::new();
+    for line in stdout.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let ours = line.contains("[etcd1] => {")
+            || line.contains("[etcd1]: FAILED! => {")
+            || (line.contains("[etcd1 -> ") && line.contains(")] => {"));
+        if ours {
+            let json = &stdout[start + line.find("=> ").unwrap() + 3..];
+            let v = serde_json::Deserializer::from_str(json)
+                .into_iter::<Value>()
+                .next()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{e}: {line}"));
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// `async` runs through Ansible's wrapper (the plain path, said at -vvv) and `delegate_to` from
+/// the cache of the host delegated to, under that host's variables: both give the plain path's
+/// results.
+#[test]
+fn async_and_delegate_to_give_the_plain_paths_results() {
+    let lab = Lab::up(LabOptions {
+        members: 2,
+        ..LabOptions::machines()
+    })
+    .expect("lab up");
+    // etcd2's cache where only its own variables put it.
+    let delegated_cache = "/var/cache/etcd-ops/delegated";
+    let host_vars = lab.dir().join("host_vars");
+    std::fs::create_dir_all(&host_vars).unwrap();
+    std::fs::write(
+        host_vars.join("etcd2.yml"),
+        format!("etcd_ops_module_cache_dir: {delegated_cache}\n"),
+    )
+    .unwrap();
+    let play = lab.dir().join("async-delegate.yml");
+    std::fs::write(
+        &play,
+        r#"- hosts: etcd1
+  gather_facts: false
+  tasks:
+    - name: async
+      etcd_conf: {state: read}
+      async: 30
+      poll: 1
+    - name: delegated
+      etcd_conf: {state: read}
+      delegate_to: etcd2
+"#,
+    )
+    .unwrap();
+    let env = [("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")];
+    let (inv, play) = (lab.inventory_path(), play.to_str().unwrap());
+    let cached_run = ansible::playbook_env(&inv, play, &["-vvv"], &env);
+    assert!(cached_run.ok(), "{}", cached_run.describe());
+    let plain_run = ansible::playbook_env(
+        &inv,
+        play,
+        &["-vvv", "-e", "etcd_ops_module_cache=false"],
+        &env,
+    );
+    assert!(plain_run.ok(), "{}", plain_run.describe());
+    let (cached, plain) = (
+        task_results(&cached_run.stdout),
+        task_results(&plain_run.stdout),
+    );
+    assert_eq!(cached.len(), 2, "{}", cached_run.stdout);
+    assert_eq!(plain.len(), 2, "{}", plain_run.stdout);
+
+    // async: through the wrapper (a job id), the same answer.
+    assert!(
+        cached_run.stdout.contains(
+            "etcd-ops module cache not used for etcd_conf: async runs through Ansible's wrapper"
+        ),
+        "{}",
+        cached_run.stdout
+    );
+    for r in [&cached[0], &plain[0]] {
+        assert!(r["ansible_job_id"].is_string(), "{r}");
+        assert_eq!(r["member"]["name"], json!("etcd1"), "{r}");
+    }
+    // delegate_to: run on etcd2, from etcd2's cache as its variables place it, and the same
+    // result as the plain path's, key for key.
+    assert_eq!(cached[1], plain[1], "cached vs plain");
+    assert_eq!(cached[1]["member"]["name"], json!("etcd2"), "{}", cached[1]);
+    assert!(
+        ran_cached(&cached_run, "etcd_conf"),
+        "{}",
+        cached_run.stdout
+    );
+    let binary = library().join("etcd_conf");
+    let name = format!("{}-etcd_conf", sha256_hex(&std::fs::read(&binary).unwrap()));
+    let on = |host: &str| {
+        lab.host(host)
+            .unwrap()
+            .root
+            .join(delegated_cache.trim_start_matches('/'))
+            .join(&name)
+    };
+    assert_eq!(
+        std::fs::read(on("etcd2")).unwrap(),
+        std::fs::read(&binary).unwrap()
+    );
+    assert!(!on("etcd1").exists(), "etcd1 took etcd2's variables");
 }
 
 #[test]
