@@ -1,10 +1,11 @@
 //! The etcd-ops action plugins' module cache (playbooks/plugin_utils/etcd_ops_module_cache.py)
 //! on a machine reached over SSH: each binary is stored once under its sha256 (sent
-//! gzip-compressed where the host has gzip, raw where not) and run from there; a changed binary
-//! is stored again; a tampered or truncated cached file is never run and is replaced; results in
-//! check, diff and no_log mode, under `environment:`, with `async` and `delegate_to` are those
-//! of Ansible's plain path; a cache on a read-only, noexec or shared directory warns and runs the
-//! plain way; become runs the become user's cache, and sudo's requiretty takes the plain path.
+//! gzip-compressed where the host has gzip, raw where not, behind the arguments of its first
+//! use) and run from there; a changed binary is stored again; a tampered or truncated cached
+//! file is never run and is replaced; results in check, diff and no_log mode, under
+//! `environment:`, with `async` and `delegate_to` are those of Ansible's plain path; a cache on
+//! a read-only, noexec or shared directory warns and runs the plain way; become runs the become
+//! user's cache, and sudo's requiretty takes the plain path.
 
 use lab::ansible::{self, library, Run};
 use lab::{Lab, LabOptions};
@@ -163,6 +164,42 @@ fn a_binary_is_uploaded_once_and_again_when_it_changes() {
         cached.is_file(),
         "the other version stays for whoever runs it"
     );
+}
+
+/// A first use sends the arguments ahead of the binary on one stdin, read back by the host's
+/// shell: a value with a backslash, quotes, a `$`, a printf format and non-ASCII text arrives as
+/// the plain path delivers it.
+#[test]
+fn a_first_use_passes_the_arguments_as_the_plain_path_does() {
+    let lab = machine_lab();
+    let value = r#"a\b "q" 'x' $HOME %s\n ü"#;
+    let set = |key: &str, extra: &[&str]| {
+        let mut args = vec!["-vvv"];
+        args.extend_from_slice(extra);
+        ansible::module(
+            &lab.inventory_path(),
+            "etcd1",
+            "etcd_conf",
+            &json!({"settings": {key: value}}),
+            &args,
+        )
+    };
+    let (v, run) = set("ETCD_CACHE_A", &[]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(uploads(&run, "etcd_conf"), 1, "{}", run.stdout);
+    assert!(ran_cached(&run, "etcd_conf"), "{}", run.stdout);
+    assert_eq!(v["settings"]["ETCD_CACHE_A"], json!(value), "{v}");
+    let (v, run) = set("ETCD_CACHE_B", &["-e", "etcd_ops_module_cache=false"]);
+    assert!(run.ok(), "{}", run.describe());
+    assert_eq!(v["settings"]["ETCD_CACHE_B"], json!(value), "{v}");
+    let conf = std::fs::read_to_string(lab.host("etcd1").unwrap().etcd_conf()).unwrap();
+    let line = |key: &str| {
+        conf.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {conf}"))
+            .to_string()
+    };
+    assert_eq!(line("ETCD_CACHE_A"), line("ETCD_CACHE_B"), "{conf}");
 }
 
 /// A host without gzip takes the binary as it is.
