@@ -340,11 +340,26 @@ fn a_dead_host_nothing_names_is_refused_and_nothing_is_changed() {
         .find(|m| m.name == "etcd1")
         .expect("etcd1 is a member")
         .id;
-    lab.kill_host("etcd1").unwrap();
-    let out = lab
+    // Removed while it answers (etcdctl, given every endpoint, may pick a dead one and time
+    // out), then its machine killed. etcd takes a removal only once its leader has been
+    // connected to the others for 5 s ("unhealthy cluster" until then): asked again, a minute
+    // at the most.
+    let mut out = lab
         .etcdctl(["member", "remove", &format!("{id:x}")])
         .unwrap();
+    for _ in 0..120 {
+        if out.status.success()
+            || !String::from_utf8_lossy(&out.stderr).contains("unhealthy cluster")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        out = lab
+            .etcdctl(["member", "remove", &format!("{id:x}")])
+            .unwrap();
+    }
     assert!(out.status.success(), "{out:?}");
+    lab.kill_host("etcd1").unwrap();
     let dirs = data_dirs(&lab);
     let pids: Vec<_> = ["etcd2", "etcd3"]
         .iter()
