@@ -292,13 +292,13 @@ class CachedModuleAction(ActionBase):
             if self._task.check_mode:
                 display.vvv("etcd-ops module cache: %s not cached; check mode stores nothing" % leaf)
                 return None
+            if "\n" in args:  # json.dumps without indent never writes one
+                raise _Unusable("the module arguments span lines")
             payload = _gzipped(data, sha) if compress else data
             display.vvv(
                 "etcd-ops module cache: uploading %s (%d bytes, sha256 %s; %d bytes sent%s)"
                 % (leaf, len(data), sha, len(payload), ", gzip" if compress else "")
             )
-            if "\n" in args:  # json.dumps without indent never writes one
-                raise _Unusable("the module arguments span lines")
             store = _script(_STORE, create="1", decode="gzip -dc" if compress else "cat", env=env,
                             feed="""printf '%s\\n' "$a" |""", **common)
             res = self._low_level_execute_command(

@@ -307,29 +307,17 @@ fn check_diff_no_log_and_environment_results_match_the_plain_path() {
     )
     .unwrap();
     // What an operator sees, every result as one JSON line (-v), diffs and censoring included.
-    let env = [("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")];
-    let play = play.to_str().unwrap();
-    let inv = lab.inventory_path();
     let ro_tmp = "ansible_remote_tmp=/mnt/ro/tmp";
 
     // The guard can fail: the plain path cannot run with that remote_tmp.
-    let guard = ansible::playbook_env(
-        &inv,
-        play,
+    let guard = play_json(
+        &lab,
+        &play,
         &["-e", ro_tmp, "-e", "etcd_ops_module_cache=false"],
-        &env,
     );
     assert!(!guard.ok(), "{}", guard.describe());
 
-    let cached_run = ansible::playbook_env(&inv, play, &["-v", "-e", ro_tmp], &env);
-    assert!(cached_run.ok(), "{}", cached_run.describe());
-    let plain_run = ansible::playbook_env(
-        &inv,
-        play,
-        &["-v", "-e", "etcd_ops_module_cache=false"],
-        &env,
-    );
-    assert!(plain_run.ok(), "{}", plain_run.describe());
+    let (cached_run, plain_run) = cached_and_plain(&lab, &play, "-v", &["-e", ro_tmp]);
     assert_eq!(cached_run.stdout, plain_run.stdout, "cached vs plain");
     let cached = task_results(&cached_run.stdout);
     assert_eq!(cached.len(), 7, "{}", cached_run.stdout);
@@ -367,6 +355,24 @@ fn check_diff_no_log_and_environment_results_match_the_plain_path() {
         plain_run.stdout.contains("+ETCD_CACHE_TEST=on"),
         "the diff is shown"
     );
+}
+
+/// `play` run against the lab with every result printed as JSON (`extra` after the inventory).
+fn play_json(lab: &Lab, play: &Path, extra: &[&str]) -> Run {
+    let env = [("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")];
+    ansible::playbook_env(&lab.inventory_path(), play.to_str().unwrap(), extra, &env)
+}
+
+/// `play` through the cache (with `cached_extra`) and then the plain way, both at `verbosity`;
+/// each must succeed.
+fn cached_and_plain(lab: &Lab, play: &Path, verbosity: &str, cached_extra: &[&str]) -> (Run, Run) {
+    let mut args = vec![verbosity];
+    args.extend_from_slice(cached_extra);
+    let cached = play_json(lab, play, &args);
+    assert!(cached.ok(), "{}", cached.describe());
+    let plain = play_json(lab, play, &[verbosity, "-e", "etcd_ops_module_cache=false"]);
+    assert!(plain.ok(), "{}", plain.describe());
+    (cached, plain)
 }
 
 /// Each task's result as the default callback prints it with `-v` in json format (indented
@@ -428,17 +434,7 @@ fn async_and_delegate_to_give_the_plain_paths_results() {
 "#,
     )
     .unwrap();
-    let env = [("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")];
-    let (inv, play) = (lab.inventory_path(), play.to_str().unwrap());
-    let cached_run = ansible::playbook_env(&inv, play, &["-vvv"], &env);
-    assert!(cached_run.ok(), "{}", cached_run.describe());
-    let plain_run = ansible::playbook_env(
-        &inv,
-        play,
-        &["-vvv", "-e", "etcd_ops_module_cache=false"],
-        &env,
-    );
-    assert!(plain_run.ok(), "{}", plain_run.describe());
+    let (cached_run, plain_run) = cached_and_plain(&lab, &play, "-vvv", &[]);
     let (cached, plain) = (
         task_results(&cached_run.stdout),
         task_results(&plain_run.stdout),

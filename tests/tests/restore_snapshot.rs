@@ -344,9 +344,11 @@ fn a_dead_host_nothing_names_is_refused_and_nothing_is_changed() {
     // out), then its machine killed. etcd takes a removal only once its leader has been
     // connected to the others for 5 s ("unhealthy cluster" until then): asked again, a minute
     // at the most.
-    let mut out = lab
-        .etcdctl(["member", "remove", &format!("{id:x}")])
-        .unwrap();
+    let remove = || {
+        lab.etcdctl(["member", "remove", &format!("{id:x}")])
+            .unwrap()
+    };
+    let mut out = remove();
     for _ in 0..120 {
         if out.status.success()
             || !String::from_utf8_lossy(&out.stderr).contains("unhealthy cluster")
@@ -354,9 +356,7 @@ fn a_dead_host_nothing_names_is_refused_and_nothing_is_changed() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
-        out = lab
-            .etcdctl(["member", "remove", &format!("{id:x}")])
-            .unwrap();
+        out = remove();
     }
     assert!(out.status.success(), "{out:?}");
     lab.kill_host("etcd1").unwrap();

@@ -40,10 +40,10 @@ pub fn partial_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// The unfinished copies in `dir` whose names start with `prefix` (`data-`, say): what runs cut
-/// mid-copy left under labels of their own, which no later run would finish or remove. Each
-/// may hold a data dir's worth of disk.
-pub fn unfinished(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, CopyError> {
+/// The unfinished copies in `dir` whose names start with one of `prefixes` (`data-`, say): what
+/// runs cut mid-copy left under labels of their own, which no later run would finish or remove.
+/// Each may hold a data dir's worth of disk. In the order of `prefixes`, then by name.
+pub fn unfinished(dir: &Path, prefixes: &[String]) -> Result<Vec<PathBuf>, CopyError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -54,12 +54,13 @@ pub fn unfinished(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, CopyError> {
         let e = e.map_err(err("listing", dir))?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(prefix) && name.ends_with(".partial") {
-            found.push(e.path());
+        let kind = prefixes.iter().position(|p| name.starts_with(p.as_str()));
+        if let (Some(kind), true) = (kind, name.ends_with(".partial")) {
+            found.push((kind, e.path()));
         }
     }
     found.sort();
-    Ok(found)
+    Ok(found.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Removes an unfinished copy (a tree, or a file when the source was one).
@@ -223,9 +224,8 @@ mod tests {
     #[test]
     fn unfinished_copies_are_found_by_kind_and_removed_whole() {
         let root = scratch("unfinished");
-        assert!(unfinished(&root.join("absent"), "data-")
-            .unwrap()
-            .is_empty());
+        let data = ["data-".to_string()];
+        assert!(unfinished(&root.join("absent"), &data).unwrap().is_empty());
         let tree = root.join("data-before-restore-1.partial");
         fs::create_dir_all(tree.join("member/wal")).unwrap();
         fs::write(tree.join("member/wal/x.wal"), b"half").unwrap();
@@ -240,7 +240,7 @@ mod tests {
         ] {
             fs::create_dir_all(root.join(keep)).unwrap();
         }
-        let found = unfinished(&root, "data-").unwrap();
+        let found = unfinished(&root, &data).unwrap();
         assert_eq!(found, [file.clone(), tree.clone()]);
         for p in &found {
             remove_unfinished(p).unwrap();

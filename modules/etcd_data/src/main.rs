@@ -511,7 +511,7 @@ fn copied(m: &Module) -> Result<Response, Failure> {
             )));
         }
     }
-    let kinds: Vec<&str> = sources.iter().map(|(kind, _)| *kind).collect();
+    let prefixes: Vec<String> = sources.iter().map(|(kind, _)| format!("{kind}-")).collect();
     let pairs: Vec<(PathBuf, PathBuf)> = sources
         .into_iter()
         .map(|(kind, src)| (src, backup_dir.join(format!("{kind}-{label}"))))
@@ -540,23 +540,17 @@ fn copied(m: &Module) -> Result<Response, Failure> {
             .set("copied", Vec::<serde_json::Value>::new())
             .set("removed_unfinished", Vec::<PathBuf>::new()));
     }
-    let mut stale = Vec::new();
-    for kind in &kinds {
-        stale.extend(
-            etcd_datadir::copy::unfinished(&backup_dir, &format!("{kind}-"))
-                .map_err(|e| Failure::new(format!("looking for unfinished copies: {e}")))?,
-        );
-    }
-    let removing = |verb: &str| match stale.is_empty() {
-        true => String::new(),
-        false => format!(
+    let stale = etcd_datadir::copy::unfinished(&backup_dir, &prefixes)
+        .map_err(|e| Failure::new(format!("looking for unfinished copies: {e}")))?;
+    let removing = |verb: &str| {
+        if stale.is_empty() {
+            return String::new();
+        }
+        let paths: Vec<String> = stale.iter().map(|p| p.display().to_string()).collect();
+        format!(
             "; {verb} the unfinished copies earlier runs left: {}",
-            stale
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+            paths.join(", ")
+        )
     };
     if m.check_mode() {
         return Ok(Response::new()
